@@ -1,0 +1,26 @@
+package cache
+
+import "errors"
+
+var (
+	// ErrNotFound: the origin has no such file.
+	ErrNotFound = errors.New("not found")
+	// ErrBadPath: the path is not a clean relative path inside the origin.
+	ErrBadPath = errors.New("bad path")
+	// ErrOrigin: the origin failed (5xx, timeout, connection error, truncated body).
+	ErrOrigin = errors.New("origin error")
+	// ErrTooLarge: the file is larger than the configured maximum.
+	ErrTooLarge = errors.New("file too large")
+	// ErrStale: the origin's content changed under a manifest; fetch the manifest again.
+	ErrStale = errors.New("manifest is stale")
+	// ErrBadIndex: a chunk index outside the manifest.
+	ErrBadIndex = errors.New("chunk index out of range")
+	// ErrBadManifest: a manifest failed to parse or validate.
+	ErrBadManifest = errors.New("bad manifest")
+	// ErrHashMismatch: bytes do not hash to what the manifest says.
+	ErrHashMismatch = errors.New("sha-256 mismatch")
+	// ErrBadConfig: a Config field is out of range.
+	ErrBadConfig = errors.New("bad cache config")
+	// ErrUnknownChunk: a chunk asked for by hash alone is neither cached nor in a known manifest.
+	ErrUnknownChunk = errors.New("unknown chunk")
+)

@@ -1,0 +1,96 @@
+package relay
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Config holds a Relay's optional settings. The zero value is usable.
+type Config struct {
+	// PublicIPs are advertised in the relay's candidates instead of the ICE
+	// listener's own IP (for a relay behind 1:1 NAT); empty means the
+	// listener's IP, or every interface's when it listens on all.
+	PublicIPs []string
+	// Logger receives the relay's logs; nil means none.
+	Logger *slog.Logger
+	// MaxRequests bounds one peer's requests in flight; more are answered
+	// ERROR busy. Zero means 32.
+	MaxRequests int
+	// SendHighWater and SendLowWater are the data channel's bufferedAmount
+	// watermarks: sending pauses above high and resumes below low. Zero means
+	// 1 MiB and 256 KiB.
+	SendHighWater, SendLowWater int
+	// SignalQueue is a peer's WebSocket send queue, in messages; a peer whose
+	// queue overflows is dropped as a slow consumer. Zero means 256.
+	SignalQueue int
+	// HandshakeTimeout bounds answering an offer (SDP, candidate gathering).
+	// Zero means 5 s.
+	HandshakeTimeout time.Duration
+	// PingInterval is how often the relay pings each peer to measure its
+	// RTT. Zero means 1 s.
+	PingInterval time.Duration
+	// IdleTimeout drops a peer heard nothing from for this long. Zero means 30 s.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds one WebSocket write. Zero means 10 s.
+	WriteTimeout time.Duration
+	// ICEDisconnectedTimeout, ICEFailedTimeout and ICEKeepalive tune ICE
+	// consent checks; zero means 3 s, 6 s and 1 s. A peer whose WebSocket
+	// closes is dropped at once whatever these say.
+	ICEDisconnectedTimeout, ICEFailedTimeout, ICEKeepalive time.Duration
+}
+
+// Validate reports the first out-of-range field.
+func (c Config) Validate() error {
+	for _, ip := range c.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("%w: public IP %q is not an IP address", ErrBadConfig, ip)
+		}
+	}
+	switch {
+	case c.MaxRequests < 0:
+		return fmt.Errorf("%w: negative MaxRequests", ErrBadConfig)
+	case c.SendHighWater < 0 || c.SendLowWater < 0:
+		return fmt.Errorf("%w: negative send watermark", ErrBadConfig)
+	case c.SendHighWater != 0 && c.SendLowWater > c.SendHighWater:
+		return fmt.Errorf("%w: SendLowWater %d above SendHighWater %d", ErrBadConfig, c.SendLowWater, c.SendHighWater)
+	case c.SignalQueue < 0:
+		return fmt.Errorf("%w: negative SignalQueue", ErrBadConfig)
+	case c.HandshakeTimeout < 0 || c.PingInterval < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 ||
+		c.ICEDisconnectedTimeout < 0 || c.ICEFailedTimeout < 0 || c.ICEKeepalive < 0:
+		return fmt.Errorf("%w: negative duration", ErrBadConfig)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxRequests == 0 {
+		c.MaxRequests = 32
+	}
+	if c.SendHighWater == 0 {
+		c.SendHighWater = 1 << 20
+	}
+	if c.SendLowWater == 0 {
+		c.SendLowWater = min(256<<10, c.SendHighWater)
+	}
+	if c.SignalQueue == 0 {
+		c.SignalQueue = 256
+	}
+	def(&c.HandshakeTimeout, 5*time.Second)
+	def(&c.PingInterval, time.Second)
+	def(&c.IdleTimeout, 30*time.Second)
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.ICEDisconnectedTimeout, 3*time.Second)
+	def(&c.ICEFailedTimeout, 6*time.Second)
+	def(&c.ICEKeepalive, time.Second)
+	return c
+}

@@ -1,0 +1,250 @@
+package relay
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/p2pcache/p2pcache/cache"
+)
+
+// handleFrame acts on one frame from the peer. It runs on a reader goroutine
+// and never blocks: requests get a goroutine of their own (a token from
+// reqSem, else ERROR busy), PINGs a PONG through the control queue.
+func (s *session) handleFrame(ctx context.Context, via transport, f Frame, decodeErr error) {
+	out := s.outFor(via)
+	if decodeErr != nil {
+		s.r.stats.badFrames.Add(1)
+		code := CodeBadRequest
+		if errors.Is(decodeErr, ErrUnknownType) || errors.Is(decodeErr, ErrVersion) {
+			code = CodeUnsupported
+		}
+		s.log.Debug("bad frame", "err", decodeErr)
+		s.sendError(out, f.ID, code, decodeErr.Error())
+		return
+	}
+	switch f.Type {
+	case TypePing:
+		b := getBuf()
+		*b, _ = AppendFrame(*b, &Frame{Type: TypePong, ID: f.ID, Data: f.Data})
+		if !out.trySend(msg{typ: BinaryMessage, b: *b, pooled: b}) {
+			s.r.stats.pongDrops.Add(1)
+		}
+	case TypePong:
+		sent := time.Duration(binary.BigEndian.Uint64(f.Data))
+		if now := time.Since(s.start); sent > 0 && sent <= now {
+			s.rtt.Add(now - sent)
+		}
+	case TypeCancel:
+		s.mu.Lock()
+		cancel := s.requests[reqKey{via, f.ID}]
+		s.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	case TypeGetFile, TypeGetManifest, TypeGetChunk:
+		s.startRequest(ctx, via, out, f)
+	case TypeManifest, TypeChunk, TypeError:
+		// Answers to relay requests; the relay sends none in this version.
+		s.log.Debug("unexpected answer frame", "type", f.Type, "id", f.ID)
+	}
+}
+
+func (s *session) startRequest(ctx context.Context, via transport, out *outbox, f Frame) {
+	select {
+	case s.reqSem <- struct{}{}:
+	default:
+		s.r.stats.busy.Add(1)
+		s.sendError(out, f.ID, CodeBusy, fmt.Sprintf("more than %d requests in flight", cap(s.reqSem)))
+		return
+	}
+	key := reqKey{via, f.ID}
+	rctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	if _, dup := s.requests[key]; dup || s.closed {
+		s.mu.Unlock()
+		cancel()
+		<-s.reqSem
+		if dup {
+			s.sendError(out, f.ID, CodeBadRequest, fmt.Sprintf("request id %d is already in flight", f.ID))
+		}
+		return
+	}
+	s.requests[key] = cancel
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.requests, key)
+			s.mu.Unlock()
+			cancel()
+			<-s.reqSem
+		}()
+		err := s.serveRequest(rctx, out, &f)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil { // the session is ending: nobody to tell
+			return
+		}
+		code := errorCode(err)
+		if code != CodeCancelled {
+			s.r.stats.requestErrors.Add(1)
+			s.log.Debug("request failed", "type", f.Type, "path", f.Path, "err", err)
+		}
+		s.sendError(out, f.ID, code, err.Error())
+	}()
+}
+
+func (s *session) serveRequest(ctx context.Context, out *outbox, f *Frame) error {
+	c := s.r.cache
+	switch f.Type {
+	case TypeGetManifest:
+		m, err := c.Manifest(ctx, f.Path)
+		if err != nil {
+			return err
+		}
+		return s.sendManifest(ctx, out, f.ID, m)
+	case TypeGetFile:
+		m, err := c.Manifest(ctx, f.Path)
+		if err != nil {
+			return err
+		}
+		if err := s.sendManifest(ctx, out, f.ID, m); err != nil {
+			return err
+		}
+		for i := range m.Chunks {
+			b, src, err := c.Chunk(ctx, m, i)
+			if err != nil {
+				return err
+			}
+			if err := s.sendChunk(ctx, out, f.ID, uint32(i), b); err != nil {
+				return err
+			}
+			s.r.stats.countChunk(src)
+		}
+		s.r.stats.files.Add(1)
+		return nil
+	case TypeGetChunk:
+		b, src, err := s.lookupChunk(ctx, f)
+		if err != nil {
+			return err
+		}
+		if err := s.sendChunk(ctx, out, f.ID, f.Index, b); err != nil {
+			return err
+		}
+		s.r.stats.countChunk(src)
+		return nil
+	}
+	return fmt.Errorf("%w: %s is not a request", ErrBadFrame, f.Type)
+}
+
+// lookupChunk finds a GET_CHUNK's bytes. With a path, the index must name
+// the hash in the path's current manifest; a chunk of an older version is
+// still served if it is cached (its hash proves it), else the answer is stale.
+func (s *session) lookupChunk(ctx context.Context, f *Frame) ([]byte, cache.Source, error) {
+	c := s.r.cache
+	if f.Path == "" {
+		return c.ChunkByHash(ctx, f.Hash)
+	}
+	m, err := c.Manifest(ctx, f.Path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if int64(f.Index) >= int64(len(m.Chunks)) {
+		if b, ok := c.Peek(f.Hash); ok {
+			return b, cache.SourceCache, nil
+		}
+		return nil, 0, fmt.Errorf("%w: %s has %d chunks, asked for %d", cache.ErrStale, m.Path, len(m.Chunks), f.Index)
+	}
+	if m.Chunks[f.Index] != f.Hash {
+		if b, ok := c.Peek(f.Hash); ok {
+			return b, cache.SourceCache, nil
+		}
+		return nil, 0, fmt.Errorf("%w: %s chunk %d has another hash now", cache.ErrStale, m.Path, f.Index)
+	}
+	return c.Chunk(ctx, m, int(f.Index))
+}
+
+// sendManifest sends m's JSON in MANIFEST fragments.
+func (s *session) sendManifest(ctx context.Context, out *outbox, id uint32, m *cache.Manifest) error {
+	js, err := m.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	if len(js) > MaxManifestLen {
+		return fmt.Errorf("%w: manifest of %s is %d bytes, over %d", cache.ErrTooLarge, m.Path, len(js), MaxManifestLen)
+	}
+	for off := 0; off < len(js) || off == 0; off += MaxManifestData {
+		end := min(off+MaxManifestData, len(js))
+		b := getBuf()
+		*b, _ = AppendFrame(*b, &Frame{Type: TypeManifest, ID: id, Total: uint32(len(js)), Offset: uint32(off), Data: js[off:end]})
+		if err := out.send(ctx, msg{typ: BinaryMessage, b: *b, pooled: b}); err != nil {
+			return err
+		}
+		if end == len(js) {
+			break
+		}
+	}
+	return nil
+}
+
+// sendChunk sends chunk bytes in CHUNK fragments of at most MaxChunkData.
+func (s *session) sendChunk(ctx context.Context, out *outbox, id, index uint32, data []byte) error {
+	off := 0
+	for {
+		end := min(off+MaxChunkData, len(data))
+		b := getBuf()
+		*b = AppendChunkHeader(*b, id, index, uint32(len(data)), uint32(off))
+		*b = append(*b, data[off:end]...)
+		if err := out.send(ctx, msg{typ: BinaryMessage, b: *b, pooled: b}); err != nil {
+			return err
+		}
+		if off = end; off >= len(data) {
+			return nil
+		}
+	}
+}
+
+func (s *session) sendError(out *outbox, id uint32, code ErrorCode, message string) {
+	if len(message) > MaxErrorMessageLen {
+		message = message[:MaxErrorMessageLen]
+	}
+	b := getBuf()
+	var err error
+	*b, err = AppendFrame(*b, &Frame{Type: TypeError, ID: id, Code: code, Message: message})
+	if err != nil { // a message cut inside a UTF-8 sequence
+		*b, _ = AppendFrame((*b)[:0], &Frame{Type: TypeError, ID: id, Code: code})
+	}
+	if !out.trySend(msg{typ: BinaryMessage, b: *b, pooled: b}) {
+		s.r.stats.slowConsumers.Add(1)
+		s.close(fmt.Errorf("%w: control queue full", ErrSlowConsumer))
+	}
+}
+
+// errorCode maps an error to the wire's error code.
+func errorCode(err error) ErrorCode {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return CodeCancelled
+	case errors.Is(err, cache.ErrNotFound):
+		return CodeNotFound
+	case errors.Is(err, cache.ErrBadPath):
+		return CodeBadPath
+	case errors.Is(err, cache.ErrStale):
+		return CodeStale
+	case errors.Is(err, cache.ErrTooLarge):
+		return CodeTooLarge
+	case errors.Is(err, cache.ErrUnknownChunk):
+		return CodeUnknown
+	case errors.Is(err, cache.ErrBadIndex):
+		return CodeBadRequest
+	case errors.Is(err, cache.ErrOrigin), errors.Is(err, context.DeadlineExceeded):
+		return CodeOrigin
+	}
+	return CodeInternal
+}

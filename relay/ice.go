@@ -1,0 +1,87 @@
+package relay
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// newAPI builds the relay's pion API: data channels only, over ICE-TCP on
+// the one listener, passive host candidates only.
+//
+// What each setting is for:
+//   - TCP network types and one TCPMux: every peer reaches the relay on one
+//     TCP port (RFC 6544 passive candidates); no UDP socket is opened.
+//   - an IP filter to the listener's IP: otherwise pion advertises the mux
+//     port on every interface, including ones the listener is not bound to.
+//   - loopback candidates: a relay bound to 127.0.0.1 has no others.
+//   - an empty MediaEngine and interceptor registry: without them NewAPI adds
+//     NACK/RTCP/TWCC interceptors, goroutines a peer doing nothing here.
+//   - detached data channels: the session reads frames in a goroutine it owns
+//     instead of in pion's callback.
+//   - ICE timeouts: the defaults notice a dead peer after ~30 s.
+//   - the TCPMux's first-STUN timeout: a connection that never sends a STUN
+//     binding request is closed after 5 s, not pion's 30.
+func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, *ice.TCPMuxDefault, error) {
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: ICE listener is %T, want a TCP listener", ErrBadConfig, l.Addr())
+	}
+	var se webrtc.SettingEngine
+	se.LoggerFactory = lf
+	switch {
+	case addr.IP.IsUnspecified():
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+	case addr.IP.To4() != nil:
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	default:
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP6})
+	}
+	if !addr.IP.IsUnspecified() {
+		ip := addr.IP
+		se.SetIPFilter(func(candidate net.IP) bool { return candidate.Equal(ip) })
+	}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if len(cfg.PublicIPs) > 0 {
+		err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.PublicIPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: public IPs: %w", ErrBadConfig, err)
+		}
+	}
+	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepalive)
+	se.SetPrflxAcceptanceMinWait(0)
+	se.DetachDataChannels()
+	mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{
+		Listener:                     l,
+		Logger:                       lf.NewLogger("ice-tcp"),
+		ReadBufferSize:               8,
+		FirstStunBindTimeout:         5 * time.Second,
+		AliveDurationForConnFromStun: 10 * time.Second,
+	})
+	se.SetICETCPMux(mux)
+	api := webrtc.NewAPI(
+		webrtc.WithSettingEngine(se),
+		webrtc.WithMediaEngine(&webrtc.MediaEngine{}),
+		webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
+	)
+	return api, mux, nil
+}
+
+// dataChannelInit is the one pre-negotiated channel both sides create.
+func dataChannelInit() *webrtc.DataChannelInit {
+	negotiated, id, ordered := true, uint16(0), true
+	return &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id, Ordered: &ordered}
+}
+
+// DataChannelLabel is the label of the one data channel.
+const DataChannelLabel = "p2pcache"

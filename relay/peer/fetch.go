@@ -1,0 +1,350 @@
+package peer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay"
+)
+
+// File is a fetched, verified file.
+type File struct {
+	Manifest *cache.Manifest
+	Data     []byte
+	// FirstByte is the time from the request to the first chunk byte.
+	FirstByte time.Duration
+	// Elapsed is the time from the request to verified bytes.
+	Elapsed time.Duration
+}
+
+// Fetch fetches path with one GET_FILE request: the manifest, then every
+// chunk. Each chunk is verified against its hash as it completes and the
+// whole file against the manifest's; nothing unverified is returned.
+func (p *Peer) Fetch(ctx context.Context, path string) ([]byte, error) {
+	f, err := p.FetchFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return f.Data, nil
+}
+
+// FetchFile is Fetch with the manifest and timings.
+func (p *Peer) FetchFile(ctx context.Context, path string) (*File, error) {
+	clean, err := cache.CleanPath(path)
+	if err != nil {
+		return nil, err
+	}
+	a := &assembly{path: clean, maxSize: p.opts.MaxFileSize, start: time.Now()}
+	if err := p.do(ctx, &relay.Frame{Type: relay.TypeGetFile, Path: clean}, a); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", clean, err)
+	}
+	return &File{Manifest: a.m, Data: a.data, FirstByte: a.firstByte, Elapsed: time.Since(a.start)}, nil
+}
+
+// FetchManifest fetches path's manifest.
+func (p *Peer) FetchManifest(ctx context.Context, path string) (*cache.Manifest, error) {
+	clean, err := cache.CleanPath(path)
+	if err != nil {
+		return nil, err
+	}
+	a := &assembly{path: clean, maxSize: p.opts.MaxFileSize, manifestOnly: true}
+	if err := p.do(ctx, &relay.Frame{Type: relay.TypeGetManifest, Path: clean}, a); err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", clean, err)
+	}
+	return a.m, nil
+}
+
+// FetchChunk fetches chunk i of m with GET_CHUNK and verifies it.
+func (p *Peer) FetchChunk(ctx context.Context, m *cache.Manifest, i int) ([]byte, error) {
+	if i < 0 || i >= len(m.Chunks) {
+		return nil, fmt.Errorf("%w: %d of %d", cache.ErrBadIndex, i, len(m.Chunks))
+	}
+	a := &assembly{m: m, single: true, one: i, data: make([]byte, m.ChunkLen(i)), got: make([]int, len(m.Chunks)), start: time.Now()}
+	a.remaining = 1
+	f := &relay.Frame{Type: relay.TypeGetChunk, Path: m.Path, Index: uint32(i), Hash: m.Chunks[i]}
+	if err := p.do(ctx, f, a); err != nil {
+		return nil, fmt.Errorf("chunk %d of %s: %w", i, m.Path, err)
+	}
+	return a.data, nil
+}
+
+// call is a request in flight. Its handler runs on the reader goroutine.
+type call struct {
+	h    handler
+	once sync.Once
+	err  error
+	done chan struct{}
+}
+
+func (c *call) finish(err error) {
+	c.once.Do(func() {
+		c.err = err
+		close(c.done)
+	})
+}
+
+// handler consumes a request's answer frames; it returns done when the
+// answer is complete, or an error that ends the request.
+type handler interface {
+	onFrame(f *relay.Frame) (done bool, err error)
+}
+
+// do sends req and waits until h has its whole answer.
+func (p *Peer) do(ctx context.Context, req *relay.Frame, h handler) error {
+	c := &call{h: h, done: make(chan struct{})}
+	p.mu.Lock()
+	if p.err != nil {
+		err := p.err
+		p.mu.Unlock()
+		return err
+	}
+	p.nextID++
+	id := p.nextID
+	p.pending[id] = c
+	p.mu.Unlock()
+	req.ID = id
+	if err := p.send(req); err != nil {
+		p.forget(id)
+		return err
+	}
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		if p.forget(id) {
+			p.send(&relay.Frame{Type: relay.TypeCancel, ID: id})
+		}
+		return ctx.Err()
+	}
+}
+
+// forget drops a pending call; false if it was already gone.
+func (p *Peer) forget(id uint32) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.pending[id]
+	delete(p.pending, id)
+	return ok
+}
+
+func (p *Peer) send(f *relay.Frame) error {
+	b, err := relay.AppendFrame(make([]byte, 0, 64), f)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	raw := p.raw
+	p.mu.Unlock()
+	if raw == nil {
+		return fmt.Errorf("%w: no data channel", ErrClosed)
+	}
+	p.dcMu.Lock()
+	defer p.dcMu.Unlock()
+	if _, err := raw.WriteDataChannel(b, false); err != nil {
+		return fmt.Errorf("%w: data channel write: %w", ErrClosed, err)
+	}
+	return nil
+}
+
+func (p *Peer) readDC() {
+	buf := make([]byte, relay.MaxMessageSize)
+	for {
+		n, isString, err := p.raw.ReadDataChannel(buf)
+		if err != nil {
+			if errors.Is(err, io.EOF) || isClosedErr(err) {
+				err = ErrClosed
+			}
+			p.fail(fmt.Errorf("%w: data channel: %w", ErrClosed, err))
+			return
+		}
+		p.bytesIn.Add(uint64(n))
+		if isString {
+			continue
+		}
+		f, err := relay.DecodeFrame(buf[:n])
+		if err != nil {
+			p.log.Debug("bad frame from relay", "err", err)
+			continue
+		}
+		switch f.Type {
+		case relay.TypePing:
+			p.pong(f, false)
+		case relay.TypePong:
+			sent := time.Duration(binary.BigEndian.Uint64(f.Data))
+			if now := time.Since(p.start); sent > 0 && sent <= now {
+				p.rtt.Add(now - sent)
+			}
+		case relay.TypeManifest, relay.TypeChunk, relay.TypeError:
+			p.mu.Lock()
+			c := p.pending[f.ID]
+			p.mu.Unlock()
+			if c == nil {
+				continue // cancelled, or already failed
+			}
+			done, err := c.h.onFrame(&f)
+			if done || err != nil {
+				p.forget(f.ID)
+				c.finish(err)
+			}
+		}
+	}
+}
+
+func (p *Peer) pong(ping relay.Frame, viaWS bool) {
+	f := &relay.Frame{Type: relay.TypePong, ID: ping.ID, Data: ping.Data}
+	if !viaWS {
+		p.send(f)
+		return
+	}
+	b, err := relay.AppendFrame(nil, f)
+	if err != nil {
+		return
+	}
+	p.wsMu.Lock()
+	defer p.wsMu.Unlock()
+	p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	p.ws.WriteMessage(relay.BinaryMessage, b)
+}
+
+func (p *Peer) pinger() {
+	t := time.NewTicker(p.opts.PingInterval)
+	defer t.Stop()
+	for {
+		var payload [relay.PingLen]byte
+		binary.BigEndian.PutUint64(payload[:], uint64(time.Since(p.start)))
+		if err := p.send(&relay.Frame{Type: relay.TypePing, Data: payload[:]}); err != nil {
+			return
+		}
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// assembly collects a MANIFEST and CHUNK fragments into a verified file (or,
+// with one set, a single verified chunk).
+type assembly struct {
+	path         string
+	maxSize      int64
+	manifestOnly bool
+	single       bool // FetchChunk: the assembly holds chunk one only
+	one          int
+	start        time.Time
+
+	mbuf      []byte
+	mgot      int
+	m         *cache.Manifest
+	data      []byte
+	got       []int // bytes received per chunk
+	remaining int   // chunks not yet verified
+	firstByte time.Duration
+}
+
+func (a *assembly) onFrame(f *relay.Frame) (bool, error) {
+	switch f.Type {
+	case relay.TypeError:
+		return true, &relay.RemoteError{Code: f.Code, Message: f.Message}
+	case relay.TypeManifest:
+		return a.onManifest(f)
+	case relay.TypeChunk:
+		return a.onChunk(f)
+	}
+	return false, nil
+}
+
+func (a *assembly) onManifest(f *relay.Frame) (bool, error) {
+	if a.m != nil {
+		return true, fmt.Errorf("%w: a second manifest", relay.ErrBadFrame)
+	}
+	if a.mbuf == nil {
+		a.mbuf = make([]byte, f.Total)
+	}
+	if int(f.Total) != len(a.mbuf) {
+		return true, fmt.Errorf("%w: manifest length changed from %d to %d", relay.ErrBadFrame, len(a.mbuf), f.Total)
+	}
+	a.mgot += copy(a.mbuf[f.Offset:], f.Data)
+	if a.mgot < len(a.mbuf) {
+		return false, nil
+	}
+	m, err := cache.ParseManifest(a.mbuf)
+	if err != nil {
+		return true, err
+	}
+	if m.Path != a.path {
+		return true, fmt.Errorf("%w: manifest is for %q, asked for %q", relay.ErrBadFrame, m.Path, a.path)
+	}
+	if m.Size > a.maxSize {
+		return true, fmt.Errorf("%w: %d bytes, over %d", cache.ErrTooLarge, m.Size, a.maxSize)
+	}
+	a.m, a.mbuf = m, nil
+	if a.manifestOnly {
+		return true, nil
+	}
+	a.data = make([]byte, m.Size)
+	a.got = make([]int, len(m.Chunks))
+	a.remaining = len(m.Chunks)
+	if a.remaining == 0 {
+		return true, a.verifyWhole()
+	}
+	return false, nil
+}
+
+func (a *assembly) onChunk(f *relay.Frame) (bool, error) {
+	if a.m == nil {
+		return true, fmt.Errorf("%w: chunk before manifest", relay.ErrBadFrame)
+	}
+	i := int(f.Index)
+	if i >= len(a.m.Chunks) || a.data == nil {
+		return true, fmt.Errorf("%w: chunk %d of %d", relay.ErrBadFrame, i, len(a.m.Chunks))
+	}
+	want := a.m.ChunkLen(i)
+	if int(f.Total) != want {
+		return true, fmt.Errorf("%w: chunk %d is %d bytes, manifest says %d", relay.ErrVerify, i, f.Total, want)
+	}
+	var dst []byte
+	if a.single {
+		if i != a.one {
+			return true, fmt.Errorf("%w: got chunk %d, asked for %d", relay.ErrBadFrame, i, a.one)
+		}
+		dst = a.data
+	} else {
+		off := a.m.ChunkOffset(i)
+		dst = a.data[off : off+int64(want)]
+	}
+	if a.firstByte == 0 {
+		a.firstByte = time.Since(a.start)
+	}
+	a.got[i] += copy(dst[f.Offset:], f.Data)
+	if a.got[i] < want {
+		return false, nil
+	}
+	if a.got[i] > want {
+		return true, fmt.Errorf("%w: chunk %d: %d bytes for %d", relay.ErrVerify, i, a.got[i], want)
+	}
+	if cache.Sum(dst) != a.m.Chunks[i] {
+		return true, fmt.Errorf("%w: chunk %d: sha-256 mismatch", relay.ErrVerify, i)
+	}
+	if a.remaining--; a.remaining > 0 {
+		return false, nil
+	}
+	if a.single {
+		return true, nil
+	}
+	return true, a.verifyWhole()
+}
+
+func (a *assembly) verifyWhole() error {
+	if sha256.Sum256(a.data) != a.m.SHA256 {
+		return fmt.Errorf("%w: whole-file sha-256 mismatch", relay.ErrVerify)
+	}
+	return nil
+}

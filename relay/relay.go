@@ -1,0 +1,221 @@
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/p2pcache/p2pcache/cache"
+)
+
+// Relay is the server-as-peer: it answers each peer's WebRTC offer with a
+// connection whose far end is itself, over ICE-TCP on one listener, and
+// serves chunks from its cache over the data channel (or the signaling
+// WebSocket, when WebRTC cannot be had). It takes connections and does not
+// own an HTTP listener: the caller upgrades a WebSocket and hands it to
+// Accept.
+type Relay struct {
+	cache *cache.Cache
+	cfg   Config
+	log   *slog.Logger
+	api   *webrtc.API
+	mux   *ice.TCPMuxDefault
+
+	wg sync.WaitGroup // sessions' teardowns
+
+	mu       sync.Mutex // guards the following
+	sessions map[*session]struct{}
+	closed   bool
+
+	stats counters
+}
+
+// counters are the relay's cumulative counts; Stats copies them.
+type counters struct {
+	sessions, dataChannels                                   atomic.Uint64
+	chunksCache, chunksOrigin, chunksPeer                    atomic.Uint64
+	bytesSent, files                                         atomic.Uint64
+	badFrames, badSignals, busy, pongDrops, slowConsumers    atomic.Uint64
+	requestErrors                                            atomic.Uint64
+}
+
+// Stats is a snapshot of the relay's counters.
+type Stats struct {
+	Peers          int    // peers connected now (WebSocket open)
+	DataChannels   int    // of them, with an open data channel
+	Sessions       uint64 // peers accepted since start
+	ChunksBySource map[string]uint64
+	BytesSent      uint64 // chunk and manifest bytes sent to peers
+	Files          uint64 // GET_FILE requests completed
+	BadFrames      uint64 // wire frames that failed to decode
+	BadSignals     uint64 // signaling messages refused
+	Busy           uint64 // requests refused: too many in flight
+	PongDrops      uint64 // PONGs dropped: the peer's control queue was full
+	SlowConsumers  uint64 // peers dropped for not draining their queue
+	RequestErrors  uint64 // requests answered with ERROR
+}
+
+// New returns a relay serving c over ICE-TCP on ice. The relay takes the
+// listener over: it accepts ICE-TCP connections on it and closes it on
+// Close.
+func New(c *cache.Cache, iceListener net.Listener, cfg Config) (*Relay, error) {
+	if c == nil || iceListener == nil {
+		return nil, fmt.Errorf("%w: nil cache or listener", ErrBadConfig)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	api, mux, err := newAPI(iceListener, cfg, slogFactory{cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return &Relay{
+		cache:    c,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		api:      api,
+		mux:      mux,
+		sessions: make(map[*session]struct{}),
+	}, nil
+}
+
+// Cache returns the relay's cache.
+func (r *Relay) Cache() *cache.Cache { return r.cache }
+
+// Close drops every peer, waits until all their goroutines have ended and
+// closes the ICE listener. It is idempotent.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	already := r.closed
+	r.closed = true
+	for s := range r.sessions {
+		s.close(ErrClosed)
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	if already {
+		return nil
+	}
+	return r.mux.Close()
+}
+
+// Accept serves one peer whose signaling WebSocket is conn, until the peer
+// leaves, fails or the relay closes; it then returns, having stopped using
+// conn (the caller may release it). remote names the peer in logs. ctx ending
+// drops the peer too. The peer's WebRTC teardown finishes in the background,
+// owned by the relay (Close waits for it).
+func (r *Relay) Accept(ctx context.Context, conn Conn, remote string) error {
+	s, err := r.newSession(conn, remote)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	return s.serve(ctx)
+}
+
+func (r *Relay) newSession(conn Conn, remote string) (*session, error) {
+	var id [8]byte
+	rand.Read(id[:])
+	s := &session{
+		r:        r,
+		id:       "p-" + hex.EncodeToString(id[:]),
+		remote:   remote,
+		conn:     conn,
+		start:    time.Now(),
+		reqSem:   make(chan struct{}, r.cfg.MaxRequests),
+		requests: make(map[reqKey]context.CancelFunc),
+	}
+	s.log = r.log.With("peer", s.id, "remote", remote)
+	s.heard()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
+	r.sessions[s] = struct{}{}
+	r.wg.Add(1) // done when the session's teardown ends
+	r.stats.sessions.Add(1)
+	return s, nil
+}
+
+func (r *Relay) forget(s *session) {
+	r.mu.Lock()
+	delete(r.sessions, s)
+	r.mu.Unlock()
+	r.wg.Done()
+}
+
+// PeerInfo describes one connected peer.
+type PeerInfo struct {
+	ID        string
+	Remote    string
+	Transport string // "webrtc-tcp" once the data channel is open, else "websocket"
+	Since     time.Time
+	RTT       RTT
+	// CandidatePair is the selected ICE pair, "local <-> remote", once connected.
+	CandidatePair string
+	BytesSent     uint64
+}
+
+// Peers lists the connected peers, oldest first.
+func (r *Relay) Peers() []PeerInfo {
+	r.mu.Lock()
+	ss := make([]*session, 0, len(r.sessions))
+	for s := range r.sessions {
+		ss = append(ss, s)
+	}
+	r.mu.Unlock()
+	out := make([]PeerInfo, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s.info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
+	return out
+}
+
+// Stats returns the relay's counters.
+func (r *Relay) Stats() Stats {
+	r.mu.Lock()
+	peers := len(r.sessions)
+	dcs := 0
+	for s := range r.sessions {
+		if s.dcOpen.Load() {
+			dcs++
+		}
+	}
+	r.mu.Unlock()
+	c := &r.stats
+	return Stats{
+		Peers: peers, DataChannels: dcs, Sessions: c.sessions.Load(),
+		ChunksBySource: map[string]uint64{
+			cache.SourceCache.String():  c.chunksCache.Load(),
+			cache.SourceOrigin.String(): c.chunksOrigin.Load(),
+			cache.SourcePeer.String():   c.chunksPeer.Load(),
+		},
+		BytesSent: c.bytesSent.Load(), Files: c.files.Load(),
+		BadFrames: c.badFrames.Load(), BadSignals: c.badSignals.Load(), Busy: c.busy.Load(),
+		PongDrops: c.pongDrops.Load(), SlowConsumers: c.slowConsumers.Load(), RequestErrors: c.requestErrors.Load(),
+	}
+}
+
+func (c *counters) countChunk(src cache.Source) {
+	switch src {
+	case cache.SourceCache:
+		c.chunksCache.Add(1)
+	case cache.SourceOrigin:
+		c.chunksOrigin.Add(1)
+	case cache.SourcePeer:
+		c.chunksPeer.Add(1)
+	}
+}

@@ -1,0 +1,457 @@
+package relay
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/datachannel"
+	"github.com/pion/webrtc/v4"
+)
+
+// maxCandidates bounds the ICE candidates one peer may send; the relay only
+// needs none of them (it is reached, it does not reach out), so a few
+// suffice.
+const maxCandidates = 64
+
+// maxBadSignals is how many malformed signaling messages a peer may send
+// before it is dropped.
+const maxBadSignals = 8
+
+// transport tells which way a request came, and so which way it is answered.
+type transport uint8
+
+const (
+	viaWS transport = iota
+	viaDC
+)
+
+type reqKey struct {
+	via transport
+	id  uint32
+}
+
+// session is one connected peer. Its goroutines, each waited for by wg:
+//   - the caller of Accept: reads the WebSocket (serve, readLoop);
+//   - wsOut.run: the WebSocket's one writer;
+//   - keepalive: pings, measures RTT, drops the idle;
+//   - once the data channel opens, readDC and dcOut.run;
+//   - one per request in flight, at most Config.MaxRequests.
+//
+// The session ends (close) on the first of: WebSocket or data-channel error,
+// ICE failure, idle timeout, a slow consumer, bye, relay Close or ctx end.
+type session struct {
+	r      *Relay
+	id     string
+	remote string
+	log    *slog.Logger
+	conn   Conn
+	start  time.Time
+	wsOut  *outbox
+	rtt    RTTEstimator
+	reqSem chan struct{} // a token per request in flight
+
+	lastHeard atomic.Int64 // ns since start
+	dcOpen    atomic.Bool
+	bytesSent atomic.Uint64
+
+	wg         sync.WaitGroup // the session's goroutines but serve's own
+	lowWater   chan struct{}  // the data channel's buffered amount fell below SendLowWater
+	badSignals int            // only touched by the read loop
+
+	mu         sync.Mutex // guards the following
+	cancel     context.CancelCauseFunc
+	pc         *webrtc.PeerConnection
+	dc         *webrtc.DataChannel
+	dcOut      *outbox
+	requests   map[reqKey]context.CancelFunc
+	candidates int
+	closed     bool
+}
+
+func (s *session) heard() { s.lastHeard.Store(int64(time.Since(s.start))) }
+
+// close ends the session with cause; safe to call from any goroutine, any
+// number of times, including pion callbacks: it does not block.
+func (s *session) close(cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	if s.cancel != nil {
+		s.cancel(cause)
+	}
+	s.conn.Close() // unblocks the read loop
+}
+
+// serve runs the session on the caller's goroutine (Accept's).
+func (s *session) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s.mu.Lock()
+	s.cancel = cancel
+	if s.closed { // the relay closed between newSession and here
+		cancel(ErrClosed)
+	}
+	s.mu.Unlock()
+
+	s.lowWater = make(chan struct{}, 1)
+	s.wsOut = newOutbox(s.r.cfg.SignalQueue, 16, s.writeWS, nil)
+	var wsDone sync.WaitGroup
+	wsDone.Add(1)
+	go func() {
+		defer wsDone.Done()
+		if err := s.wsOut.run(ctx); err != nil {
+			s.close(fmt.Errorf("websocket write: %w", err))
+		}
+	}()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.keepalive(ctx)
+	}()
+	s.log.Debug("peer connected")
+	s.signal(Signal{Type: SignalHello, PeerID: s.id, ChunkSize: s.r.cache.ChunkSize(), MaxMessageSize: MaxMessageSize})
+
+	err := s.readLoop(ctx)
+	s.close(err)
+	s.conn.Close() // unblocks the writer
+	wsDone.Wait()  // after this nothing touches conn: the caller may release it
+
+	cause := context.Cause(ctx)
+	go s.teardown(cause)
+	if errors.Is(cause, errBye) || errors.Is(cause, ErrClosed) {
+		return nil
+	}
+	return cause
+}
+
+var errBye = errors.New("peer said bye")
+
+// teardown closes the WebRTC side and waits for every goroutine of the
+// session; the relay owns it (Relay.Close waits).
+func (s *session) teardown(cause error) {
+	defer s.r.forget(s)
+	s.mu.Lock()
+	pc := s.pc
+	s.mu.Unlock()
+	if pc != nil {
+		if err := pc.Close(); err != nil {
+			s.log.Debug("peer connection close", "err", err)
+		}
+	}
+	s.wg.Wait()
+	rtt := s.rtt.Get()
+	s.log.Info("peer left", "cause", cause, "duration", time.Since(s.start).Round(time.Millisecond),
+		"bytes_sent", s.bytesSent.Load(), "srtt", rtt.SRTT, "rtt_samples", rtt.Samples)
+}
+
+func (s *session) readLoop(ctx context.Context) error {
+	for {
+		typ, b, err := s.conn.ReadMessage()
+		if err != nil {
+			if c := context.Cause(ctx); c != nil {
+				return c
+			}
+			return fmt.Errorf("websocket read: %w", err)
+		}
+		s.heard()
+		switch typ {
+		case TextMessage:
+			sig, err := ParseSignal(b)
+			if err != nil {
+				s.r.stats.badSignals.Add(1)
+				s.signal(Signal{Type: SignalError, Code: "bad_message", Message: err.Error()})
+				if s.badSignals++; s.badSignals > maxBadSignals {
+					return fmt.Errorf("%w: too many bad messages", ErrBadSignal)
+				}
+				continue
+			}
+			if err := s.handleSignal(ctx, sig); err != nil {
+				return err
+			}
+		case BinaryMessage:
+			f, err := DecodeFrame(b)
+			s.handleFrame(ctx, viaWS, f, err)
+		}
+	}
+}
+
+func (s *session) handleSignal(ctx context.Context, sig *Signal) error {
+	switch sig.Type {
+	case SignalOffer:
+		s.mu.Lock()
+		has := s.pc != nil
+		s.mu.Unlock()
+		if has {
+			s.r.stats.badSignals.Add(1)
+			s.signal(Signal{Type: SignalError, Code: "bad_message", Message: "one offer per connection; renegotiation is not supported"})
+			return nil
+		}
+		sdp, err := s.answer(ctx, sig.SDP)
+		if err != nil {
+			// The WebSocket stays up: the peer can use it as its fallback.
+			s.log.Info("offer refused", "err", err)
+			s.signal(Signal{Type: SignalError, Code: "webrtc_failed", Message: err.Error()})
+			return nil
+		}
+		s.signal(Signal{Type: SignalAnswer, SDP: sdp})
+	case SignalCandidate:
+		s.mu.Lock()
+		pc := s.pc
+		s.candidates++
+		n := s.candidates
+		s.mu.Unlock()
+		switch {
+		case n > maxCandidates:
+			if n == maxCandidates+1 {
+				s.signal(Signal{Type: SignalError, Code: "bad_message", Message: fmt.Sprintf("over %d candidates; ignoring the rest", maxCandidates)})
+			}
+			s.r.stats.badSignals.Add(1)
+		case pc == nil:
+			s.signal(Signal{Type: SignalError, Code: "bad_message", Message: "candidate before offer"})
+			s.r.stats.badSignals.Add(1)
+		case sig.Candidate != nil && sig.Candidate.Candidate != "":
+			c := sig.Candidate
+			if err := pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex}); err != nil {
+				s.log.Debug("remote candidate ignored", "err", err)
+			}
+		}
+	case SignalBye:
+		return errBye
+	default:
+		s.r.stats.badSignals.Add(1)
+		s.signal(Signal{Type: SignalError, Code: "bad_message", Message: fmt.Sprintf("%q is not a message a peer sends", sig.Type)})
+	}
+	return nil
+}
+
+// answer creates the peer connection for offer and returns the relay's
+// complete answer: the relay has host candidates only, so it waits for
+// gathering and sends them all in the SDP (no trickle, no race). ctx is the
+// session's: the data channel's goroutines live as long as it.
+func (s *session) answer(ctx context.Context, offer string) (string, error) {
+	pc, err := s.r.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return "", fmt.Errorf("new peer connection: %w", err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		pc.Close()
+		return "", ErrClosed
+	}
+	s.pc = pc // closed by teardown from now on
+	s.mu.Unlock()
+
+	dc, err := pc.CreateDataChannel(DataChannelLabel, dataChannelInit())
+	if err != nil {
+		return "", fmt.Errorf("data channel: %w", err)
+	}
+	dc.SetBufferedAmountLowThreshold(uint64(s.r.cfg.SendLowWater))
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case s.lowWater <- struct{}{}:
+		default:
+		}
+	})
+	dc.OnOpen(func() { s.onOpen(ctx, dc) })
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("peer connection state", "state", st)
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			if s.dcOpen.Load() {
+				s.close(fmt.Errorf("peer connection %s", st))
+			}
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("offer: %w", err)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("create answer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return "", fmt.Errorf("set answer: %w", err)
+	}
+	t := time.NewTimer(s.r.cfg.HandshakeTimeout)
+	defer t.Stop()
+	select {
+	case <-gathered:
+	case <-t.C:
+		return "", fmt.Errorf("%w: gathering candidates", ErrTimeout)
+	case <-ctx.Done():
+		return "", context.Cause(ctx)
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+// onOpen runs in pion's callback: it only starts goroutines. The ctx is the
+// session's (captured by answer's caller), so they end with it.
+func (s *session) onOpen(ctx context.Context, dc *webrtc.DataChannel) {
+	raw, err := dc.Detach()
+	if err != nil {
+		s.close(fmt.Errorf("detach data channel: %w", err))
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		raw.Close()
+		return
+	}
+	s.dc = dc
+	s.dcOut = newOutbox(64, 16, func(m msg) error {
+		n, err := raw.WriteDataChannel(m.b, false)
+		s.bytesSent.Add(uint64(n))
+		return err
+	}, func(ctx context.Context) error { return s.waitBuffered(ctx, dc) })
+	out := s.dcOut
+	s.wg.Add(2)
+	s.mu.Unlock()
+	s.dcOpen.Store(true)
+	s.r.stats.dataChannels.Add(1)
+	s.log.Debug("data channel open", "after", time.Since(s.start).Round(time.Microsecond))
+	go func() {
+		defer s.wg.Done()
+		if err := out.run(ctx); err != nil {
+			s.close(fmt.Errorf("data channel write: %w", err))
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.readDC(ctx, raw)
+	}()
+	s.ping(out)
+}
+
+// waitBuffered holds the writer while the channel's buffered amount is above
+// the high watermark, until it falls below the low one. A peer that does not
+// drain for IdleTimeout is a slow consumer and is dropped.
+func (s *session) waitBuffered(ctx context.Context, dc *webrtc.DataChannel) error {
+	if dc.BufferedAmount() <= uint64(s.r.cfg.SendHighWater) {
+		return nil
+	}
+	t := time.NewTimer(s.r.cfg.IdleTimeout)
+	defer t.Stop()
+	for dc.BufferedAmount() > uint64(s.r.cfg.SendLowWater) {
+		select {
+		case <-s.lowWater:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-t.C:
+			s.r.stats.slowConsumers.Add(1)
+			return fmt.Errorf("%w: %d bytes unsent for %v", ErrSlowConsumer, dc.BufferedAmount(), s.r.cfg.IdleTimeout)
+		}
+	}
+	return nil
+}
+
+func (s *session) readDC(ctx context.Context, raw datachannel.ReadWriteCloser) {
+	buf := make([]byte, MaxMessageSize)
+	for {
+		n, isString, err := raw.ReadDataChannel(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+				s.log.Debug("data channel read", "err", err)
+			}
+			s.close(fmt.Errorf("data channel closed: %w", err))
+			return
+		}
+		s.heard()
+		if isString {
+			s.r.stats.badFrames.Add(1)
+			continue
+		}
+		f, err := DecodeFrame(buf[:n])
+		s.handleFrame(ctx, viaDC, f, err)
+	}
+}
+
+// keepalive pings the peer every PingInterval, over the data channel once it
+// is open, and drops a peer heard nothing from for IdleTimeout.
+func (s *session) keepalive(ctx context.Context) {
+	t := time.NewTicker(s.r.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		idle := time.Since(s.start) - time.Duration(s.lastHeard.Load())
+		if idle > s.r.cfg.IdleTimeout {
+			s.close(fmt.Errorf("%w: idle for %v", ErrTimeout, idle.Round(time.Millisecond)))
+			return
+		}
+		s.ping(s.outFor(viaDC))
+	}
+}
+
+// ping sends a PING carrying the send time; the PONG's echo gives the RTT.
+func (s *session) ping(out *outbox) {
+	b := getBuf()
+	*b = (*b)[:0]
+	var payload [PingLen]byte
+	binary.BigEndian.PutUint64(payload[:], uint64(time.Since(s.start)))
+	*b, _ = AppendFrame(*b, &Frame{Type: TypePing, Data: payload[:]})
+	out.trySend(msg{typ: BinaryMessage, b: *b, pooled: b})
+}
+
+// outFor returns the outbox answering requests that came via t: the data
+// channel's if it is open, else the WebSocket's.
+func (s *session) outFor(t transport) *outbox {
+	if t == viaDC {
+		s.mu.Lock()
+		out := s.dcOut
+		s.mu.Unlock()
+		if out != nil {
+			return out
+		}
+	}
+	return s.wsOut
+}
+
+func (s *session) writeWS(m msg) error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
+	err := s.conn.WriteMessage(m.typ, m.b)
+	if err == nil && m.typ == BinaryMessage {
+		s.bytesSent.Add(uint64(len(m.b)))
+	}
+	return err
+}
+
+// signal queues a signaling message; a peer whose queue is full is dropped.
+func (s *session) signal(sig Signal) {
+	if !s.wsOut.trySend(msg{typ: TextMessage, b: marshalSignal(sig)}) {
+		s.r.stats.slowConsumers.Add(1)
+		s.close(fmt.Errorf("%w: signaling queue full", ErrSlowConsumer))
+	}
+}
+
+func (s *session) info() PeerInfo {
+	pi := PeerInfo{ID: s.id, Remote: s.remote, Since: s.start, Transport: "websocket", RTT: s.rtt.Get(), BytesSent: s.bytesSent.Load()}
+	if s.dcOpen.Load() {
+		pi.Transport = "webrtc-tcp"
+	}
+	s.mu.Lock()
+	pc := s.pc
+	s.mu.Unlock()
+	if pc != nil {
+		if sctp := pc.SCTP(); sctp != nil {
+			if p, err := sctp.Transport().ICETransport().GetSelectedCandidatePair(); err == nil && p != nil {
+				pi.CandidatePair = p.Local.String() + " <-> " + p.Remote.String()
+			}
+		}
+	}
+	return pi
+}
