@@ -24,9 +24,9 @@ func (p pionLogger) log(level slog.Level, msg string) {
 	}
 }
 
-func (p pionLogger) Trace(msg string) {}
+func (p pionLogger) Trace(msg string)                  {}
 func (p pionLogger) Tracef(format string, args ...any) {}
-func (p pionLogger) Debug(msg string) { p.log(slog.LevelDebug-4, msg) }
+func (p pionLogger) Debug(msg string)                  { p.log(slog.LevelDebug-4, msg) }
 func (p pionLogger) Debugf(format string, args ...any) {
 	if p.l.Enabled(context.Background(), slog.LevelDebug-4) {
 		p.log(slog.LevelDebug-4, fmt.Sprintf(format, args...))

@@ -42,11 +42,11 @@ type Relay struct {
 
 // counters are the relay's cumulative counts; Stats copies them.
 type counters struct {
-	sessions, dataChannels                                   atomic.Uint64
-	chunksCache, chunksOrigin, chunksPeer                    atomic.Uint64
-	bytesSent, files                                         atomic.Uint64
-	badFrames, badSignals, busy, pongDrops, slowConsumers    atomic.Uint64
-	requestErrors                                            atomic.Uint64
+	sessions, dataChannels                                atomic.Uint64
+	chunksCache, chunksOrigin, chunksPeer                 atomic.Uint64
+	bytesSent, files                                      atomic.Uint64
+	badFrames, badSignals, busy, pongDrops, slowConsumers atomic.Uint64
+	requestErrors                                         atomic.Uint64
 }
 
 // Stats is a snapshot of the relay's counters.

@@ -41,7 +41,7 @@ func (e *RTTEstimator) Add(r time.Duration) {
 // RTT is a snapshot of a round-trip estimate.
 type RTT struct {
 	SRTT, RTTVar, Last time.Duration
-	Samples          int
+	Samples            int
 }
 
 // Timeout is SRTT + 4·RTTVAR, the RFC 6298 retransmission timeout.
