@@ -1,0 +1,211 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/p2pcache/p2pcache/cache"
+)
+
+// ErrConfig: a flag or environment value is invalid.
+var ErrConfig = errors.New("invalid configuration")
+
+// Config is the relay binary's configuration: flags, each also settable as
+// the environment variable P2PCACHE_<NAME> (dashes become underscores); a
+// flag given on the command line wins over the environment.
+type Config struct {
+	Listen         string   // HTTP + WebSocket address
+	ICEListen      string   // the one TCP address for ICE-TCP
+	PublicIPs      []string // IPs to advertise in candidates; empty: the listen IP
+	Origin         string   // http(s) base URL or directory; empty: the built-in demo origin
+	CacheSize      int64    // LRU budget in bytes
+	ChunkSize      int      // bytes, at most 64 KiB
+	TLSCert        string   // PEM certificate file; with TLSKey, serve HTTPS/WSS
+	TLSKey         string   // PEM key file
+	LogLevel       slog.Level
+	AllowedOrigins []string // WebSocket Origin allowlist; empty: own origin + localhost
+}
+
+// flagSpec is one flag: its name, default and help.
+type flagSpec struct{ name, def, help string }
+
+var flagSpecs = []flagSpec{
+	{"listen", "127.0.0.1:8080", "HTTP + WebSocket address"},
+	{"ice-listen", "127.0.0.1:7881", "the one TCP address for ICE-TCP (RFC 6544 passive candidates)"},
+	{"public-ip", "", "IPs to advertise in ICE candidates when behind NAT (comma list; default: the ICE listen IP)"},
+	{"origin", "", "an http(s):// base URL or a directory (default: the built-in demo origin)"},
+	{"cache-size", "256MiB", "chunk cache budget in bytes, human units (256MiB, 1GiB, 500MB)"},
+	{"chunk-size", "64KiB", "chunk size, at most 64KiB"},
+	{"tls-cert", "", "PEM certificate file: serve HTTPS and WSS (with --tls-key)"},
+	{"tls-key", "", "PEM private key file for --tls-cert"},
+	{"log-level", "info", "debug, info, warn or error"},
+	{"allowed-origins", "", "WebSocket Origin allowlist, comma list of scheme://host[:port] (default: the relay's own origin and localhost/127.0.0.1 on any port)"},
+}
+
+// envName is the environment variable for a flag.
+func envName(flagName string) string {
+	return "P2PCACHE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseConfig reads args (without the program name) and the environment.
+// Output for -h goes to out.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("p2pcache", flag.ContinueOnError)
+	fs.SetOutput(out)
+	vals := make(map[string]*string, len(flagSpecs))
+	for _, s := range flagSpecs {
+		vals[s.name] = fs.String(s.name, s.def, s.help+" [$"+envName(s.name)+"]")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: p2pcache [flags]\n\nServes static files to browsers over WebRTC (ICE-TCP), with HTTP fallback.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("%w: unexpected argument %q", ErrConfig, fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, s := range flagSpecs {
+		if v := getenv(envName(s.name)); v != "" && !set[s.name] {
+			*vals[s.name] = v
+		}
+	}
+	get := func(name string) string { return strings.TrimSpace(*vals[name]) }
+
+	var c Config
+	var err error
+	c.Listen, c.ICEListen = get("listen"), get("ice-listen")
+	c.PublicIPs = splitList(get("public-ip"))
+	c.Origin = get("origin")
+	if c.CacheSize, err = parseSize(get("cache-size")); err != nil {
+		return c, fmt.Errorf("%w: --cache-size: %w", ErrConfig, err)
+	}
+	cs, err := parseSize(get("chunk-size"))
+	if err != nil {
+		return c, fmt.Errorf("%w: --chunk-size: %w", ErrConfig, err)
+	}
+	if cs > cache.MaxChunkSize {
+		return c, fmt.Errorf("%w: --chunk-size %s is over the 64KiB limit (browser-safe data-channel message size)", ErrConfig, get("chunk-size"))
+	}
+	c.ChunkSize = int(cs)
+	c.TLSCert, c.TLSKey = get("tls-cert"), get("tls-key")
+	if err := c.LogLevel.UnmarshalText([]byte(get("log-level"))); err != nil {
+		return c, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", ErrConfig, get("log-level"))
+	}
+	c.AllowedOrigins = splitList(get("allowed-origins"))
+	return c, c.Validate()
+}
+
+// Validate checks values that parse but cannot work.
+func (c Config) Validate() error {
+	for name, addr := range map[string]string{"--listen": c.Listen, "--ice-listen": c.ICEListen} {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("%w: %s %q: want host:port: %w", ErrConfig, name, addr, err)
+		}
+		if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+			return fmt.Errorf("%w: %s %q: host must be an IP address or localhost", ErrConfig, name, addr)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			return fmt.Errorf("%w: %s %q: bad port", ErrConfig, name, addr)
+		}
+	}
+	for _, ip := range c.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("%w: --public-ip %q is not an IP address", ErrConfig, ip)
+		}
+	}
+	if c.CacheSize <= 0 {
+		return fmt.Errorf("%w: --cache-size must be positive", ErrConfig)
+	}
+	if c.ChunkSize <= 0 || c.ChunkSize > cache.MaxChunkSize {
+		return fmt.Errorf("%w: --chunk-size %d not in 1..65536 bytes", ErrConfig, c.ChunkSize)
+	}
+	if o := c.Origin; o != "" {
+		if strings.Contains(o, "://") {
+			if _, err := cache.NewHTTPOrigin(o, cache.HTTPOriginConfig{}); err != nil {
+				return fmt.Errorf("%w: --origin: %w", ErrConfig, err)
+			}
+		} else if st, err := os.Stat(o); err != nil {
+			return fmt.Errorf("%w: --origin directory %q: %w", ErrConfig, o, errors.Unwrap(err))
+		} else if !st.IsDir() {
+			return fmt.Errorf("%w: --origin %q is not a directory", ErrConfig, o)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together", ErrConfig)
+	}
+	for _, f := range []string{c.TLSCert, c.TLSKey} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("%w: TLS file %q: %w", ErrConfig, f, errors.Unwrap(err))
+			}
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" {
+			return fmt.Errorf("%w: --allowed-origins entry %q: want scheme://host[:port] or *", ErrConfig, o)
+		}
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseSize parses a byte count with an optional unit: B, KB/MB/GB/TB
+// (powers of 1000) or KiB/MiB/GiB/TiB (powers of 1024), case-insensitive,
+// e.g. "256MiB", "64 KiB", "1.5GB", "65536". Fractions must come out whole.
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := s, ""
+	if i >= 0 {
+		num, unit = s[:i], strings.TrimSpace(s[i:])
+	}
+	if num == "" {
+		return 0, fmt.Errorf("%q: no number", s)
+	}
+	mult := map[string]float64{
+		"": 1, "b": 1,
+		"k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+	}[strings.ToLower(unit)]
+	if mult == 0 {
+		return 0, fmt.Errorf("%q: unknown unit %q (use B, KB, MB, GB, KiB, MiB, GiB)", s, unit)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("%q: bad number", s)
+	}
+	v := f * mult
+	if v >= 1<<62 {
+		return 0, fmt.Errorf("%q: too large", s)
+	}
+	if v != float64(int64(v)) {
+		return 0, fmt.Errorf("%q: not a whole number of bytes", s)
+	}
+	return int64(v), nil
+}
