@@ -3,6 +3,9 @@
 // and plain-HTTP fallback, from a byte-bounded chunk cache in front of an
 // origin. Run it with no flags to serve the built-in demo origin on
 // http://127.0.0.1:8080.
+//
+// "p2pcache fetch PATH..." is a Go peer: it fetches files from a running
+// relay over WebRTC and verifies them.
 package main
 
 import (
@@ -23,6 +26,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "fetch" {
+		return runFetch(args[1:], os.Stdout, os.Stderr)
+	}
 	cfg, err := parseConfig(args, os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

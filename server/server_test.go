@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 
 // startServer runs the relay binary's server in-process on random loopback
 // ports; origin "" is the built-in demo.
-func startServer(t *testing.T, origin string, args ...string) string {
+func startServer(t testing.TB, origin string, args ...string) string {
 	t.Helper()
 	cfg, err := parseConfig(append([]string{"--origin", origin}, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -69,7 +69,7 @@ func startServer(t *testing.T, origin string, args ...string) string {
 	return "http://" + httpLn.Addr().String()
 }
 
-func get(t *testing.T, url string, hdr map[string]string) (*http.Response, []byte) {
+func get(t testing.TB, url string, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
