@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,8 @@ type Stats struct {
 	Revalidations  uint64 // conditional requests for stale manifests
 	NotModified    uint64 // revalidations answered "not modified"
 	Stale          uint64 // chunk fetches that found the origin changed
+	PeerFills      uint64 // misses filled from peers
+	PeerRejects    uint64 // peer bytes refused: they did not match the manifest
 }
 
 type manifestEntry struct {
@@ -78,12 +81,13 @@ type Cache struct {
 
 	mu        sync.Mutex // guards the following
 	manifests *simplelru.LRU[string, *manifestEntry]
-	where     map[Hash]chunkLoc // chunk hash → a held manifest listing it
+	where     map[Hash][]chunkLoc // chunk hash → every held manifest listing it
 	cancels   map[*context.CancelFunc]struct{}
 	closed    bool
 
 	hits, misses, originFetches, originBytes         atomic.Uint64
 	builds, revalidations, notModified, staleFetches atomic.Uint64
+	peerCounters
 }
 
 // New returns a cache in front of origin.
@@ -103,7 +107,7 @@ func New(origin Origin, cfg Config) (*Cache, error) {
 		origin:  origin,
 		cfg:     cfg,
 		chunks:  chunks,
-		where:   make(map[Hash]chunkLoc),
+		where:   make(map[Hash][]chunkLoc),
 		cancels: make(map[*context.CancelFunc]struct{}),
 	}
 	c.manifests, err = simplelru.NewLRU(cfg.MaxManifests, func(_ string, e *manifestEntry) {
@@ -142,6 +146,7 @@ func (c *Cache) Stats() Stats {
 		OriginFetches: c.originFetches.Load(), OriginBytes: c.originBytes.Load(),
 		ManifestBuilds: c.builds.Load(), Revalidations: c.revalidations.Load(),
 		NotModified: c.notModified.Load(), Stale: c.staleFetches.Load(),
+		PeerFills: c.peerFills.Load(), PeerRejects: c.peerRejects.Load(),
 	}
 }
 
@@ -194,12 +199,12 @@ func (c *Cache) ChunkByHash(ctx context.Context, h Hash) ([]byte, Source, error)
 		return b, SourceCache, nil
 	}
 	c.mu.Lock()
-	loc, ok := c.where[h]
+	locs := c.where[h]
 	c.mu.Unlock()
-	if !ok {
+	if len(locs) == 0 {
 		return nil, 0, fmt.Errorf("%w: %s", ErrUnknownChunk, h)
 	}
-	return c.Chunk(ctx, loc.m, loc.i)
+	return c.Chunk(ctx, locs[0].m, locs[0].i)
 }
 
 type chunkResult struct {
@@ -258,8 +263,8 @@ func (c *Cache) put(p string, e *manifestEntry) {
 	}
 	c.manifests.Add(p, e)
 	for i, h := range e.m.Chunks {
-		if _, ok := c.where[h]; !ok {
-			c.where[h] = chunkLoc{e.m, i}
+		if !slices.ContainsFunc(c.where[h], func(l chunkLoc) bool { return l.m == e.m }) {
+			c.where[h] = append(c.where[h], chunkLoc{e.m, i})
 		}
 	}
 }
@@ -273,10 +278,13 @@ func (c *Cache) drop(m *Manifest) {
 	}
 }
 
-// forgetLocked removes m's chunks from the location index.
+// forgetLocked removes m's chunks from the location index; a chunk other
+// held manifests list stays reachable through them.
 func (c *Cache) forgetLocked(m *Manifest) {
 	for _, h := range m.Chunks {
-		if loc, ok := c.where[h]; ok && loc.m == m {
+		if locs := slices.DeleteFunc(c.where[h], func(l chunkLoc) bool { return l.m == m }); len(locs) > 0 {
+			c.where[h] = locs
+		} else {
 			delete(c.where, h)
 		}
 	}
@@ -416,6 +424,9 @@ func (c *Cache) loadChunk(ctx context.Context, m *Manifest, i int) (chunkResult,
 	h := m.Chunks[i]
 	if b, ok := c.chunks.get(h); ok { // filled while we waited
 		return chunkResult{b, SourceCache}, nil
+	}
+	if r, ok := c.fromPeers(ctx, m, i); ok {
+		return r, nil
 	}
 	var ifRange Validators
 	if e := c.entry(m.Path); e != nil && e.m.SHA256 == m.SHA256 {

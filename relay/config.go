@@ -39,6 +39,27 @@ type Config struct {
 	// consent checks; zero means 3 s, 6 s and 1 s. A peer whose WebSocket
 	// closes is dropped at once whatever these say.
 	ICEDisconnectedTimeout, ICEFailedTimeout, ICEKeepalive time.Duration
+
+	// DisablePeerFetch stops filling cache misses from peers that hold the
+	// chunk; the zero value fills from peers.
+	DisablePeerFetch bool
+	// PeerTimeoutMin is the least time one try at a peer gets; the try's
+	// timeout otherwise follows the peer's RTT. Zero means 50 ms.
+	PeerTimeoutMin time.Duration
+	// BanStrikes is how many bad chunks get a peer dropped and banned. Zero
+	// means 3.
+	BanStrikes int
+	// BanDuration is how long a banned identity is refused. Zero means 10 min.
+	BanDuration time.Duration
+	// MaxUploads bounds the relay's requests in flight to one peer. Zero
+	// means 4.
+	MaxUploads int
+	// UploadRate bounds the bytes per second the relay asks of one peer.
+	// Zero means no bound.
+	UploadRate int
+	// MaxHolderEntries bounds the (chunk, peer) pairs learnt from HAVE
+	// frames. Zero means 1 << 20 (~100 MB of index at most).
+	MaxHolderEntries int
 }
 
 // Validate reports the first out-of-range field.
@@ -55,6 +76,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative send watermark", ErrBadConfig)
 	case c.SendHighWater != 0 && c.SendLowWater > c.SendHighWater:
 		return fmt.Errorf("%w: SendLowWater %d above SendHighWater %d", ErrBadConfig, c.SendLowWater, c.SendHighWater)
+	case c.PeerTimeoutMin < 0 || c.BanDuration < 0:
+		return fmt.Errorf("%w: negative peer timeout or ban duration", ErrBadConfig)
+	case c.BanStrikes < 0 || c.MaxUploads < 0 || c.UploadRate < 0 || c.MaxHolderEntries < 0:
+		return fmt.Errorf("%w: negative BanStrikes, MaxUploads, UploadRate or MaxHolderEntries", ErrBadConfig)
 	case c.SignalQueue < 0:
 		return fmt.Errorf("%w: negative SignalQueue", ErrBadConfig)
 	case c.HandshakeTimeout < 0 || c.PingInterval < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 ||
@@ -92,5 +117,16 @@ func (c Config) withDefaults() Config {
 	def(&c.ICEDisconnectedTimeout, 3*time.Second)
 	def(&c.ICEFailedTimeout, 6*time.Second)
 	def(&c.ICEKeepalive, time.Second)
+	def(&c.PeerTimeoutMin, 50*time.Millisecond)
+	def(&c.BanDuration, 10*time.Minute)
+	if c.BanStrikes == 0 {
+		c.BanStrikes = 3
+	}
+	if c.MaxUploads == 0 {
+		c.MaxUploads = 4
+	}
+	if c.MaxHolderEntries == 0 {
+		c.MaxHolderEntries = 1 << 20
+	}
 	return c
 }

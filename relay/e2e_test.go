@@ -52,7 +52,7 @@ type testRelay struct {
 
 // startRelay runs a relay on random loopback ports over a directory origin
 // holding files (name → contents).
-func startRelay(t *testing.T, files map[string][]byte, cfg cache.Config) *testRelay {
+func startRelay(t *testing.T, files map[string][]byte, cfg cache.Config, opts ...func(*relay.Config)) *testRelay {
 	t.Helper()
 	dir := t.TempDir()
 	for name, b := range files {
@@ -64,7 +64,7 @@ func startRelay(t *testing.T, files map[string][]byte, cfg cache.Config) *testRe
 			t.Fatal(err)
 		}
 	}
-	fsOrigin, closeDir, err := cache.DirOrigin(dir, cache.FSOriginConfig{})
+	fsOrigin, closeDir, err := cache.DirOrigin(dir, cache.FSOriginConfig{MaxAge: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,11 @@ func startRelay(t *testing.T, files map[string][]byte, cfg cache.Config) *testRe
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: testLogLevel}))
-	r, err := relay.New(c, l, relay.Config{Logger: log})
+	rcfg := relay.Config{Logger: log}
+	for _, o := range opts {
+		o(&rcfg)
+	}
+	r, err := relay.New(c, l, rcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,8 @@ func startRelay(t *testing.T, files map[string][]byte, cfg cache.Config) *testRe
 		if err != nil {
 			return
 		}
-		r.Accept(req.Context(), conn, req.RemoteAddr)
+		// Tests name peers' identities (all are 127.0.0.1) to test bans.
+		r.Accept(req.Context(), conn, relay.Meta{Remote: req.RemoteAddr, Identity: req.Header.Get("X-Test-Identity")})
 	}))
 	t.Cleanup(func() {
 		r.Close()

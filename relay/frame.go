@@ -49,6 +49,7 @@ const (
 	TypeCancel      FrameType = 0x04 // stop answering request id
 	TypePing        FrameType = 0x05 // 8 opaque bytes → PONG with the same bytes
 	TypePong        FrameType = 0x06
+	TypeHave        FrameType = 0x07 // peer → relay: which chunks of a file version it holds
 	TypeManifest    FrameType = 0x10 // total, offset, JSON fragment
 	TypeChunk       FrameType = 0x11 // index, total, offset, bytes
 	TypeError       FrameType = 0x12 // code, message
@@ -68,6 +69,8 @@ func (t FrameType) String() string {
 		return "PING"
 	case TypePong:
 		return "PONG"
+	case TypeHave:
+		return "HAVE"
 	case TypeManifest:
 		return "MANIFEST"
 	case TypeChunk:
@@ -136,8 +139,12 @@ type Frame struct {
 	Path string
 	// Index: GET_CHUNK, CHUNK.
 	Index uint32
-	// Hash: GET_CHUNK.
+	// Hash: GET_CHUNK (the chunk), HAVE (the file version's whole-file hash).
 	Hash cache.Hash
+	// Count, Bitmap: HAVE: the file's chunk count and one bit per chunk
+	// (chunk i is bit i%8 of byte i/8, least significant first).
+	Count  uint32
+	Bitmap []byte
 	// Total, Offset: CHUNK (chunk length, where Data starts in it) and
 	// MANIFEST (JSON length, where Data starts in it).
 	Total, Offset uint32
@@ -166,6 +173,11 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 	case TypeCancel:
 	case TypePing, TypePong:
 		dst = append(dst, f.Data...)
+	case TypeHave:
+		dst = append(dst, f.Hash[:]...)
+		dst = binary.BigEndian.AppendUint32(dst, f.Count)
+		dst = append(dst, f.Bitmap...)
+		dst = append(dst, f.Path...)
 	case TypeManifest:
 		dst = binary.BigEndian.AppendUint32(dst, f.Total)
 		dst = binary.BigEndian.AppendUint32(dst, f.Offset)
@@ -202,6 +214,17 @@ func (f *Frame) validate() error {
 	case TypeGetFile, TypeGetManifest:
 		if f.Path == "" {
 			return bad("empty path")
+		}
+		fallthrough
+	case TypeHave:
+		if f.Path == "" {
+			return bad("empty path")
+		}
+		if len(f.Bitmap) != int((uint64(f.Count)+7)/8) {
+			return bad("bitmap is %d bytes for %d chunks", len(f.Bitmap), f.Count)
+		}
+		if rest := f.Count % 8; rest != 0 && f.Bitmap[len(f.Bitmap)-1]>>rest != 0 {
+			return bad("bits set past chunk %d", f.Count)
 		}
 		fallthrough
 	case TypeGetChunk:
@@ -277,6 +300,18 @@ func DecodeFrame(b []byte) (Frame, error) {
 		f.Index = binary.BigEndian.Uint32(body)
 		copy(f.Hash[:], body[4:36])
 		f.Path = string(body[36:])
+	case TypeHave:
+		if err := need(36); err != nil {
+			return f, err
+		}
+		copy(f.Hash[:], body)
+		f.Count = binary.BigEndian.Uint32(body[32:])
+		n := (uint64(f.Count) + 7) / 8
+		if uint64(len(body)-36) < n {
+			return f, fmt.Errorf("%w: HAVE: bitmap for %d chunks needs %d bytes, body has %d", ErrBadFrame, f.Count, n, len(body)-36)
+		}
+		f.Bitmap = body[36 : 36+n]
+		f.Path = string(body[36+n:])
 	case TypeCancel:
 		if len(body) != 0 {
 			return f, fmt.Errorf("%w: CANCEL has a %d-byte body", ErrBadFrame, len(body))

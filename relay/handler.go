@@ -46,9 +46,43 @@ func (s *session) handleFrame(ctx context.Context, via transport, f Frame, decod
 		}
 	case TypeGetFile, TypeGetManifest, TypeGetChunk:
 		s.startRequest(ctx, via, out, f)
-	case TypeManifest, TypeChunk, TypeError:
-		// Answers to relay requests; the relay sends none in this version.
-		s.log.Debug("unexpected answer frame", "type", f.Type, "id", f.ID)
+	case TypeChunk, TypeError:
+		s.onAnswer(&f)
+	case TypeHave:
+		s.onHave(&f)
+	case TypeManifest:
+		s.log.Debug("unexpected MANIFEST from a peer", "id", f.ID)
+	}
+}
+
+// onHave records which chunks of a file version the peer holds. Only a
+// version the relay knows (its manifest is held) is indexed: chunks are
+// named by hash, so the relay only needs to know which hashes those are.
+func (s *session) onHave(f *Frame) {
+	m := s.r.cache.Cached(f.Path)
+	if m == nil || m.SHA256 != f.Hash || int(f.Count) != len(m.Chunks) {
+		s.log.Debug("HAVE for an unknown file version ignored", "path", f.Path)
+		return
+	}
+	s.mu.Lock()
+	had, known := s.files[f.Hash]
+	full := !known && len(s.files) >= maxFilesPerPeer
+	closed := s.closed
+	s.mu.Unlock()
+	if full || closed {
+		return
+	}
+	now := s.r.holders.set(s, m.Chunks, f.Bitmap, had)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files == nil { // torn down meanwhile: teardown already dropped the rest
+		s.r.holders.drop(s, []map[cache.Hash]struct{}{now})
+		return
+	}
+	if len(now) == 0 {
+		delete(s.files, f.Hash)
+	} else {
+		s.files[f.Hash] = now
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/p2pcache/p2pcache/cache"
 )
@@ -33,8 +34,11 @@ type Relay struct {
 
 	wg sync.WaitGroup // sessions' teardowns
 
+	holders *holders
+
 	mu       sync.Mutex // guards the following
 	sessions map[*session]struct{}
+	bans     map[string]time.Time // identity → banned until
 	closed   bool
 
 	stats counters
@@ -47,7 +51,22 @@ type counters struct {
 	bytesSent, files                                      atomic.Uint64
 	badFrames, badSignals, busy, pongDrops, slowConsumers atomic.Uint64
 	requestErrors                                         atomic.Uint64
+	peerFetches                                           [numFetchResults]atomic.Uint64
+	bans, refused                                         atomic.Uint64
 }
+
+// Results of asking a peer for a chunk.
+const (
+	fetchOK = iota
+	fetchTimeout
+	fetchHashMismatch
+	fetchGone
+	numFetchResults
+)
+
+var fetchResultNames = [numFetchResults]string{"ok", "timeout", "hash_mismatch", "gone"}
+
+func (c *counters) peerFetch(result int) { c.peerFetches[result].Add(1) }
 
 // Stats is a snapshot of the relay's counters.
 type Stats struct {
@@ -63,6 +82,13 @@ type Stats struct {
 	PongDrops      uint64 // PONGs dropped: the peer's control queue was full
 	SlowConsumers  uint64 // peers dropped for not draining their queue
 	RequestErrors  uint64 // requests answered with ERROR
+	// PeerFetches counts chunk requests to peers by result: ok, timeout,
+	// hash_mismatch, gone.
+	PeerFetches map[string]uint64
+	Bans        uint64 // peers banned for bad bytes
+	Refused     uint64 // connections refused: banned identity
+	HolderIndex int    // (chunk, peer) pairs known from HAVE frames
+	HolderDrops uint64 // HAVE entries dropped: the index was full
 }
 
 // New returns a relay serving c over ICE-TCP on ice. The relay takes the
@@ -80,14 +106,20 @@ func New(c *cache.Cache, iceListener net.Listener, cfg Config) (*Relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Relay{
+	r := &Relay{
 		cache:    c,
 		cfg:      cfg,
 		log:      cfg.Logger,
 		api:      api,
 		mux:      mux,
+		holders:  newHolders(cfg.MaxHolderEntries),
 		sessions: make(map[*session]struct{}),
-	}, nil
+		bans:     make(map[string]time.Time),
+	}
+	if !cfg.DisablePeerFetch {
+		c.SetPeers(r)
+	}
+	return r, nil
 }
 
 // Cache returns the relay's cache.
@@ -107,16 +139,39 @@ func (r *Relay) Close() error {
 	if already {
 		return nil
 	}
+	r.cache.SetPeers(nil)
 	return r.mux.Close()
+}
+
+// Meta describes a peer being accepted.
+type Meta struct {
+	// Remote is the peer's address, for logs.
+	Remote string
+	// Identity is what bans apply to: a token's subject, say. Empty means
+	// the IP of Remote.
+	Identity string
 }
 
 // Accept serves one peer whose signaling WebSocket is conn, until the peer
 // leaves, fails or the relay closes; it then returns, having stopped using
-// conn (the caller may release it). remote names the peer in logs. ctx ending
-// drops the peer too. The peer's WebRTC teardown finishes in the background,
-// owned by the relay (Close waits for it).
-func (r *Relay) Accept(ctx context.Context, conn Conn, remote string) error {
-	s, err := r.newSession(conn, remote)
+// conn (the caller may release it). ctx ending drops the peer too. The
+// peer's WebRTC teardown finishes in the background, owned by the relay
+// (Close waits for it). A banned identity is told so and refused.
+func (r *Relay) Accept(ctx context.Context, conn Conn, meta Meta) error {
+	if meta.Identity == "" {
+		meta.Identity = meta.Remote
+		if host, _, err := net.SplitHostPort(meta.Remote); err == nil {
+			meta.Identity = host
+		}
+	}
+	if r.Banned(meta.Identity) {
+		r.stats.refused.Add(1)
+		conn.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
+		conn.WriteMessage(TextMessage, marshalSignal(Signal{Type: SignalError, Code: "banned", Message: "this peer is banned for sending bad data"}))
+		conn.Close()
+		return ErrBanned
+	}
+	s, err := r.newSession(conn, meta)
 	if err != nil {
 		conn.Close()
 		return err
@@ -124,19 +179,28 @@ func (r *Relay) Accept(ctx context.Context, conn Conn, remote string) error {
 	return s.serve(ctx)
 }
 
-func (r *Relay) newSession(conn Conn, remote string) (*session, error) {
+func (r *Relay) newSession(conn Conn, meta Meta) (*session, error) {
 	var id [8]byte
 	rand.Read(id[:])
 	s := &session{
-		r:        r,
-		id:       "p-" + hex.EncodeToString(id[:]),
-		remote:   remote,
-		conn:     conn,
-		start:    time.Now(),
-		reqSem:   make(chan struct{}, r.cfg.MaxRequests),
-		requests: make(map[reqKey]context.CancelFunc),
+		r:         r,
+		id:        "p-" + hex.EncodeToString(id[:]),
+		remote:    meta.Remote,
+		identity:  meta.Identity,
+		conn:      conn,
+		start:     time.Now(),
+		reqSem:    make(chan struct{}, r.cfg.MaxRequests),
+		uploadSem: make(chan struct{}, r.cfg.MaxUploads),
+		gone:      make(chan struct{}),
+		requests:  make(map[reqKey]context.CancelFunc),
+		pulls:     make(map[uint32]*pull),
+		files:     make(map[cache.Hash]map[cache.Hash]struct{}),
 	}
-	s.log = r.log.With("peer", s.id, "remote", remote)
+	s.serves.Store(true)
+	if r.cfg.UploadRate > 0 {
+		s.uploadRate = rate.NewLimiter(rate.Limit(r.cfg.UploadRate), max(r.cfg.UploadRate, cache.MaxChunkSize))
+	}
+	s.log = r.log.With("peer", s.id, "remote", meta.Remote)
 	s.heard()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -196,6 +260,11 @@ func (r *Relay) Stats() Stats {
 	}
 	r.mu.Unlock()
 	c := &r.stats
+	pf := make(map[string]uint64, numFetchResults)
+	for i, name := range fetchResultNames {
+		pf[name] = c.peerFetches[i].Load()
+	}
+	hi, hd := r.holders.stats()
 	return Stats{
 		Peers: peers, DataChannels: dcs, Sessions: c.sessions.Load(),
 		ChunksBySource: map[string]uint64{
@@ -206,6 +275,8 @@ func (r *Relay) Stats() Stats {
 		BytesSent: c.bytesSent.Load(), Files: c.files.Load(),
 		BadFrames: c.badFrames.Load(), BadSignals: c.badSignals.Load(), Busy: c.busy.Load(),
 		PongDrops: c.pongDrops.Load(), SlowConsumers: c.slowConsumers.Load(), RequestErrors: c.requestErrors.Load(),
+		PeerFetches: pf, Bans: c.bans.Load(), Refused: c.refused.Load(),
+		HolderIndex: hi, HolderDrops: hd,
 	}
 }
 

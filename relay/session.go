@@ -13,6 +13,9 @@ import (
 
 	"github.com/pion/datachannel"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
+
+	"github.com/p2pcache/p2pcache/cache"
 )
 
 // maxCandidates bounds the ICE candidates one peer may send; the relay only
@@ -47,19 +50,28 @@ type reqKey struct {
 // The session ends (close) on the first of: WebSocket or data-channel error,
 // ICE failure, idle timeout, a slow consumer, bye, relay Close or ctx end.
 type session struct {
-	r      *Relay
-	id     string
-	remote string
-	log    *slog.Logger
-	conn   Conn
-	start  time.Time
-	wsOut  *outbox
-	rtt    RTTEstimator
-	reqSem chan struct{} // a token per request in flight
+	r        *Relay
+	id       string
+	remote   string
+	identity string // what bans apply to
+	log      *slog.Logger
+	conn     Conn
+	start    time.Time
+	wsOut    *outbox
+	rtt      RTTEstimator
+	reqSem   chan struct{} // a token per request in flight
 
 	lastHeard atomic.Int64 // ns since start
 	dcOpen    atomic.Bool
 	bytesSent atomic.Uint64
+
+	// The peer as a source of chunks for the relay (pull.go, route.go).
+	serves     atomic.Bool   // false once the peer declined to serve
+	uploadSem  chan struct{} // a token per relay request in flight to the peer
+	uploadRate *rate.Limiter // bytes per second asked of the peer; nil: no bound
+	inflight   atomic.Int32
+	upload     throughput
+	gone       chan struct{} // closed when the session ends
 
 	wg         sync.WaitGroup // the session's goroutines but serve's own
 	lowWater   chan struct{}  // the data channel's buffered amount fell below SendLowWater
@@ -73,6 +85,22 @@ type session struct {
 	requests   map[reqKey]context.CancelFunc
 	candidates int
 	closed     bool
+	pulls      map[uint32]*pull                       // relay requests to the peer, by id
+	pullID     uint32                                 // last id used for a pull
+	files      map[cache.Hash]map[cache.Hash]struct{} // file version → chunks the peer announced
+	strikes    int
+}
+
+// maxFilesPerPeer bounds the file versions one peer may announce.
+const maxFilesPerPeer = 4096
+
+func (s *session) isGone() bool {
+	select {
+	case <-s.gone:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *session) heard() { s.lastHeard.Store(int64(time.Since(s.start))) }
@@ -86,6 +114,7 @@ func (s *session) close(cause error) {
 		return
 	}
 	s.closed = true
+	close(s.gone)
 	if s.cancel != nil {
 		s.cancel(cause)
 	}
@@ -149,6 +178,14 @@ func (s *session) teardown(cause error) {
 		}
 	}
 	s.wg.Wait()
+	s.mu.Lock()
+	held := make([]map[cache.Hash]struct{}, 0, len(s.files))
+	for _, set := range s.files {
+		held = append(held, set)
+	}
+	s.files = nil
+	s.mu.Unlock()
+	s.r.holders.drop(s, held)
 	rtt := s.rtt.Get()
 	s.log.Info("peer left", "cause", cause, "duration", time.Since(s.start).Round(time.Millisecond),
 		"bytes_sent", s.bytesSent.Load(), "srtt", rtt.SRTT, "rtt_samples", rtt.Samples)
@@ -195,6 +232,9 @@ func (s *session) handleSignal(ctx context.Context, sig *Signal) error {
 			s.r.stats.badSignals.Add(1)
 			s.signal(Signal{Type: SignalError, Code: "bad_message", Message: "one offer per connection; renegotiation is not supported"})
 			return nil
+		}
+		if sig.Serve != nil && !*sig.Serve {
+			s.serves.Store(false)
 		}
 		sdp, err := s.answer(ctx, sig.SDP)
 		if err != nil {

@@ -36,6 +36,9 @@ type Signal struct {
 	Type string `json:"type"`
 	// SDP: offer and answer.
 	SDP string `json:"sdp,omitempty"`
+	// Serve, in an offer: false means the peer declines to serve chunks to
+	// others (a metered network, say); absent means it serves.
+	Serve *bool `json:"serve,omitempty"`
 	// Candidate: candidate. Nil or an empty candidate string means end of candidates.
 	Candidate *Candidate `json:"candidate,omitempty"`
 	// Hello fields.

@@ -169,7 +169,7 @@ func (s *relayServer) upgrade(c *fiber.Ctx) error {
 func (s *relayServer) handleWS(c *websocket.Conn) {
 	c.SetReadLimit(relay.MaxSignalSize + relay.MaxMessageSize)
 	remote, _ := c.Locals("remote").(string)
-	if err := s.relay.Accept(context.Background(), c, remote); err != nil {
+	if err := s.relay.Accept(context.Background(), c, relay.Meta{Remote: remote}); err != nil {
 		s.log.Debug("peer session ended", "remote", remote, "err", err)
 	}
 }

@@ -45,6 +45,7 @@ func (p *Peer) FetchFile(ctx context.Context, path string) (*File, error) {
 	if err := p.do(ctx, &relay.Frame{Type: relay.TypeGetFile, Path: clean}, a); err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", clean, err)
 	}
+	p.hold(a.m, a.data)
 	return &File{Manifest: a.m, Data: a.data, FirstByte: a.firstByte, Elapsed: time.Since(a.start)}, nil
 }
 
@@ -181,6 +182,10 @@ func (p *Peer) readDC() {
 			if now := time.Since(p.start); sent > 0 && sent <= now {
 				p.rtt.Add(now - sent)
 			}
+		case relay.TypeGetChunk:
+			p.serveChunk(f)
+		case relay.TypeCancel:
+			// Answers are small and quick; nothing to stop.
 		case relay.TypeManifest, relay.TypeChunk, relay.TypeError:
 			p.mu.Lock()
 			c := p.pending[f.ID]
@@ -198,8 +203,22 @@ func (p *Peer) readDC() {
 }
 
 func (p *Peer) pong(ping relay.Frame, viaWS bool) {
-	f := &relay.Frame{Type: relay.TypePong, ID: ping.ID, Data: ping.Data}
+	f := &relay.Frame{Type: relay.TypePong, ID: ping.ID, Data: append([]byte(nil), ping.Data...)}
 	if !viaWS {
+		if d := p.opts.ServeDelay; d > 0 {
+			p.wg.Add(1)
+			go func() {
+				defer p.wg.Done()
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					p.send(f)
+				case <-p.done:
+				}
+			}()
+			return
+		}
 		p.send(f)
 		return
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/p2pcache/p2pcache/cache"
 	"github.com/p2pcache/p2pcache/relay"
 )
 
@@ -43,6 +44,17 @@ type Options struct {
 	PingInterval time.Duration
 	// MaxFileSize refuses manifests of larger files; zero means 1 GiB.
 	MaxFileSize int64
+	// NoServe declines to serve chunks to the relay (a metered network); the
+	// zero value keeps fetched chunks and serves them when asked.
+	NoServe bool
+	// HoldBytes bounds the chunks kept for serving; zero means 64 MiB.
+	HoldBytes int64
+	// ServeDelay delays every answer to the relay, chunks and PONGs alike
+	// (tests and the bench model far or slow peers with it); zero means none.
+	ServeDelay time.Duration
+	// Tamper, if set, rewrites each chunk before it is served: for tests of
+	// the relay's defenses against lying peers. Never set it otherwise.
+	Tamper func(index int, b []byte) []byte
 }
 
 // Timings says how long each connection step took, from Dial's start.
@@ -67,6 +79,9 @@ type Peer struct {
 	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 
+	held    *cache.ChunkLRU // chunks kept for serving; nil with NoServe
+	serving chan struct{}   // a token per relay request being answered
+
 	wsMu sync.Mutex // serializes WebSocket writes
 	dcMu sync.Mutex // serializes data-channel writes
 
@@ -78,6 +93,7 @@ type Peer struct {
 
 	closeOnce sync.Once
 	bytesIn   atomic.Uint64
+	served    atomic.Uint64
 }
 
 // Dial connects to the relay at relayURL (http://host:port or ws://…; the
@@ -97,7 +113,17 @@ func Dial(ctx context.Context, relayURL string, opts Options) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Peer{opts: opts, log: opts.Logger, start: time.Now(), done: make(chan struct{}), pending: make(map[uint32]*call)}
+	if opts.HoldBytes == 0 {
+		opts.HoldBytes = 64 << 20
+	}
+	p := &Peer{opts: opts, log: opts.Logger, start: time.Now(), done: make(chan struct{}), pending: make(map[uint32]*call), serving: make(chan struct{}, maxServing)}
+	if !opts.NoServe {
+		held, err := cache.NewChunkLRU(opts.HoldBytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: HoldBytes %d", ErrConnect, opts.HoldBytes)
+		}
+		p.held = held
+	}
 
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10}
 	ws, resp, err := d.DialContext(ctx, wsURL, opts.Header)
@@ -122,6 +148,9 @@ func Dial(ctx context.Context, relayURL string, opts Options) (*Peer, error) {
 	hello, err := p.readSignal()
 	if err != nil {
 		return nil, err
+	}
+	if hello.Type == relay.SignalError {
+		return nil, fmt.Errorf("%w: relay refused: %s: %s", ErrConnect, hello.Code, hello.Message)
 	}
 	if hello.Type != relay.SignalHello {
 		return nil, fmt.Errorf("%w: first message is %q, want hello", ErrConnect, hello.Type)
@@ -211,7 +240,12 @@ func (p *Peer) offer(ctx context.Context) error {
 	}
 	// The relay needs none of our candidates (we dial its passive one), so the
 	// offer goes at once, without waiting for gathering.
-	if err := p.writeSignal(relay.Signal{Type: relay.SignalOffer, SDP: pc.LocalDescription().SDP}); err != nil {
+	offer := relay.Signal{Type: relay.SignalOffer, SDP: pc.LocalDescription().SDP}
+	if p.opts.NoServe {
+		serve := false
+		offer.Serve = &serve
+	}
+	if err := p.writeSignal(offer); err != nil {
 		return err
 	}
 	answered := make(chan error, 1)
