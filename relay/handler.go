@@ -36,6 +36,7 @@ func (s *session) handleFrame(ctx context.Context, via transport, f Frame, decod
 		sent := time.Duration(binary.BigEndian.Uint64(f.Data))
 		if now := time.Since(s.start); sent > 0 && sent <= now {
 			s.rtt.Add(now - sent)
+			s.r.rttHist.Observe((now - sent).Seconds())
 		}
 	case TypeCancel:
 		s.mu.Lock()

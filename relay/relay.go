@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	"github.com/p2pcache/p2pcache/cache"
@@ -35,6 +36,7 @@ type Relay struct {
 	wg sync.WaitGroup // sessions' teardowns
 
 	holders *holders
+	rttHist prometheus.Histogram
 
 	mu       sync.Mutex // guards the following
 	sessions map[*session]struct{}
@@ -113,6 +115,7 @@ func New(c *cache.Cache, iceListener net.Listener, cfg Config) (*Relay, error) {
 		api:      api,
 		mux:      mux,
 		holders:  newHolders(cfg.MaxHolderEntries),
+		rttHist:  newRTTHistogram(),
 		sessions: make(map[*session]struct{}),
 		bans:     make(map[string]time.Time),
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/p2pcache/p2pcache/cache"
 )
@@ -31,7 +32,11 @@ type Config struct {
 	TLSCert        string   // PEM certificate file; with TLSKey, serve HTTPS/WSS
 	TLSKey         string   // PEM key file
 	LogLevel       slog.Level
-	AllowedOrigins []string // WebSocket Origin allowlist; empty: own origin + localhost
+	AllowedOrigins []string      // WebSocket Origin allowlist; empty: own origin + localhost
+	PeerFetch      bool          // fill cache misses from peers holding the chunk
+	PeerTimeoutMin time.Duration // least time one try at a peer gets
+	BanStrikes     int           // bad chunks before a peer is banned
+	BanDuration    time.Duration // how long a ban lasts
 }
 
 // flagSpec is one flag: its name, default and help.
@@ -47,6 +52,10 @@ var flagSpecs = []flagSpec{
 	{"tls-cert", "", "PEM certificate file: serve HTTPS and WSS (with --tls-key)"},
 	{"tls-key", "", "PEM private key file for --tls-cert"},
 	{"log-level", "info", "debug, info, warn or error"},
+	{"peer-fetch", "on", "fill cache misses from connected peers that hold the chunk (on/off)"},
+	{"peer-timeout-min", "50ms", "least time one try at a peer gets (the timeout otherwise follows the peer's RTT)"},
+	{"ban-strikes", "3", "chunks failing verification before a peer is disconnected and banned"},
+	{"ban-duration", "10m", "how long a banned peer identity is refused"},
 	{"allowed-origins", "", "WebSocket Origin allowlist, comma list of scheme://host[:port] (default: the relay's own origin and localhost/127.0.0.1 on any port)"},
 }
 
@@ -104,6 +113,22 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		return c, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", ErrConfig, get("log-level"))
 	}
 	c.AllowedOrigins = splitList(get("allowed-origins"))
+	switch strings.ToLower(get("peer-fetch")) {
+	case "on", "true", "1", "yes":
+		c.PeerFetch = true
+	case "off", "false", "0", "no":
+	default:
+		return c, fmt.Errorf("%w: --peer-fetch %q: want on or off", ErrConfig, get("peer-fetch"))
+	}
+	if c.PeerTimeoutMin, err = time.ParseDuration(get("peer-timeout-min")); err != nil || c.PeerTimeoutMin <= 0 {
+		return c, fmt.Errorf("%w: --peer-timeout-min %q: want a positive duration like 50ms", ErrConfig, get("peer-timeout-min"))
+	}
+	if c.BanStrikes, err = strconv.Atoi(get("ban-strikes")); err != nil || c.BanStrikes < 1 {
+		return c, fmt.Errorf("%w: --ban-strikes %q: want a whole number ≥ 1", ErrConfig, get("ban-strikes"))
+	}
+	if c.BanDuration, err = time.ParseDuration(get("ban-duration")); err != nil || c.BanDuration <= 0 {
+		return c, fmt.Errorf("%w: --ban-duration %q: want a positive duration like 10m", ErrConfig, get("ban-duration"))
+	}
 	return c, c.Validate()
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -54,6 +55,20 @@ func TestParseConfig(t *testing.T) {
 		{name: "tls half", args: []string{"--tls-cert", "x.pem"}, wantErr: "go together"},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "want debug, info, warn or error"},
 		{name: "bad allowed origin", args: []string{"--allowed-origins", "example.com"}, wantErr: "want scheme://host[:port]"},
+		{name: "peer flags", args: []string{"--peer-fetch", "off", "--peer-timeout-min", "20ms", "--ban-strikes", "5", "--ban-duration", "1h"},
+			check: func(t *testing.T, c Config) {
+				if c.PeerFetch || c.PeerTimeoutMin != 20*time.Millisecond || c.BanStrikes != 5 || c.BanDuration != time.Hour {
+					t.Errorf("got %+v", c)
+				}
+			}},
+		{name: "peer fetch default on", check: func(t *testing.T, c Config) {
+			if !c.PeerFetch || c.BanStrikes != 3 {
+				t.Errorf("got %+v", c)
+			}
+		}},
+		{name: "bad peer fetch", args: []string{"--peer-fetch", "maybe"}, wantErr: "want on or off"},
+		{name: "bad ban strikes", args: []string{"--ban-strikes", "0"}, wantErr: "want a whole number"},
+		{name: "bad ban duration", args: []string{"--ban-duration", "forever"}, wantErr: "positive duration"},
 		{name: "stray arg", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "flag provided but not defined"},
 	}

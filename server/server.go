@@ -14,8 +14,12 @@ import (
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	fiberrecover "github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/p2pcache/p2pcache/cache"
 	clientjs "github.com/p2pcache/p2pcache/client-js"
@@ -70,7 +74,14 @@ func newRelayServer(cfg Config, log *slog.Logger, iceLn net.Listener) (*relaySer
 		return nil, err
 	}
 	s.cache = c
-	r, err := relay.New(c, iceLn, relay.Config{PublicIPs: cfg.PublicIPs, Logger: log.With("component", "relay")})
+	r, err := relay.New(c, iceLn, relay.Config{
+		PublicIPs:        cfg.PublicIPs,
+		Logger:           log.With("component", "relay"),
+		DisablePeerFetch: !cfg.PeerFetch,
+		PeerTimeoutMin:   cfg.PeerTimeoutMin,
+		BanStrikes:       cfg.BanStrikes,
+		BanDuration:      cfg.BanDuration,
+	})
 	if err != nil {
 		c.Close()
 		s.closeOrigin()
@@ -123,6 +134,9 @@ func (s *relayServer) routes() *fiber.App {
 		ExposeHeaders: "ETag,Content-Length,Content-Range,Accept-Ranges",
 		MaxAge:        600,
 	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(s.relay.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok", "peers": s.relay.Stats().Peers})
 	})
@@ -161,6 +175,9 @@ func (s *relayServer) upgrade(c *fiber.Ctx) error {
 	if origin := c.Get(fiber.HeaderOrigin); !s.origins.allowed(origin, c.Hostname()) {
 		s.log.Info("websocket origin refused", "origin", origin, "ip", c.IP())
 		return jsonError(c, http.StatusForbidden, "origin "+origin+" is not allowed (see --allowed-origins)")
+	}
+	if s.relay.Banned(c.IP()) {
+		return jsonError(c, http.StatusForbidden, "banned for sending bad data; try again later")
 	}
 	c.Locals("remote", c.Context().RemoteAddr().String())
 	return c.Next()

@@ -132,6 +132,9 @@ func TestFilesEndpoint(t *testing.T) {
 		{name: "unknown endpoint", path: "/nope", status: 404, bodySubstr: "no such endpoint"},
 		{name: "ws without upgrade", path: "/ws", status: 426},
 		{name: "healthz", path: "/healthz", status: 200, bodySubstr: `"status":"ok"`},
+		{name: "metrics", path: "/metrics", status: 200, bodySubstr: `p2pcache_origin_fetches_total 1`},
+		{name: "metrics runtime", path: "/metrics", status: 200, bodySubstr: `go_goroutines`},
+		{name: "metrics peers", path: "/metrics", status: 200, bodySubstr: `p2pcache_peer_fetches_total{result="hash_mismatch"} 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
