@@ -44,7 +44,7 @@ type Config struct {
 	// chunk; the zero value fills from peers.
 	DisablePeerFetch bool
 	// PeerTimeoutMin is the least time one try at a peer gets; the try's
-	// timeout otherwise follows the peer's RTT. Zero means 50 ms.
+	// timeout otherwise follows the peer's RTT. Zero means 200 ms.
 	PeerTimeoutMin time.Duration
 	// BanStrikes is how many bad chunks get a peer dropped and banned. Zero
 	// means 3.
@@ -117,7 +117,7 @@ func (c Config) withDefaults() Config {
 	def(&c.ICEDisconnectedTimeout, 3*time.Second)
 	def(&c.ICEFailedTimeout, 6*time.Second)
 	def(&c.ICEKeepalive, time.Second)
-	def(&c.PeerTimeoutMin, 50*time.Millisecond)
+	def(&c.PeerTimeoutMin, 200*time.Millisecond)
 	def(&c.BanDuration, 10*time.Minute)
 	if c.BanStrikes == 0 {
 		c.BanStrikes = 3

@@ -17,6 +17,11 @@ import (
 	"github.com/p2pcache/p2pcache/relay/peer"
 )
 
+// patientPeers gives every try at a peer at least 5 s: these tests are about
+// routing and verification, not timeouts, and run under -race on loaded
+// machines where a 200 ms try can time out.
+func patientPeers(c *relay.Config) { c.PeerTimeoutMin = 5 * time.Second }
+
 func dial(t *testing.T, ctx context.Context, tr *testRelay, identity string, opts peer.Options) *peer.Peer {
 	t.Helper()
 	opts.Header = http.Header{"X-Test-Identity": {identity}}
@@ -60,7 +65,7 @@ func TestPeerSourcedAfterEviction(t *testing.T) {
 	for i := range 4 {
 		files[fmt.Sprintf("set/f%d.png", i)] = randomBytes(uint64(10+i), 256<<10+1000*i)
 	}
-	tr := startRelay(t, files, cache.Config{MaxBytes: 512 << 10})
+	tr := startRelay(t, files, cache.Config{MaxBytes: 512 << 10}, patientPeers)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -107,7 +112,7 @@ func TestRoutesToFastestHolder(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
 	img := randomBytes(99, 40*cache.MaxChunkSize)
 	// A relay cache of one chunk: every chunk a peer asks for is a miss.
-	tr := startRelay(t, map[string][]byte{"big.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize})
+	tr := startRelay(t, map[string][]byte{"big.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize}, patientPeers)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -187,7 +192,7 @@ func TestLyingPeerBanned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := startRelay(t, map[string][]byte{"x.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize})
+			tr := startRelay(t, map[string][]byte{"x.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize}, patientPeers)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			liar := dial(t, ctx, tr, "liar", peer.Options{Tamper: tt.tamper})

@@ -53,7 +53,7 @@ var flagSpecs = []flagSpec{
 	{"tls-key", "", "PEM private key file for --tls-cert"},
 	{"log-level", "info", "debug, info, warn or error"},
 	{"peer-fetch", "on", "fill cache misses from connected peers that hold the chunk (on/off)"},
-	{"peer-timeout-min", "50ms", "least time one try at a peer gets (the timeout otherwise follows the peer's RTT)"},
+	{"peer-timeout-min", "200ms", "least time one try at a peer gets (the timeout otherwise follows the peer's RTT)"},
 	{"ban-strikes", "3", "chunks failing verification before a peer is disconnected and banned"},
 	{"ban-duration", "10m", "how long a banned peer identity is refused"},
 	{"allowed-origins", "", "WebSocket Origin allowlist, comma list of scheme://host[:port] (default: the relay's own origin and localhost/127.0.0.1 on any port)"},
