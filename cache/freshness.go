@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -73,6 +74,9 @@ func freshness(h http.Header, now time.Time) time.Duration {
 func parseSeconds(s string) time.Duration {
 	s = strings.Trim(strings.TrimSpace(s), `"`)
 	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && n > 0 {
+		err = nil // too large to represent means the largest value (RFC 9111 §1.2.2)
+	}
 	if err != nil || n < 0 {
 		return -1
 	}

@@ -88,7 +88,8 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadManifest, err)
 	}
-	if dec.More() {
+	// Not dec.More: it reports a trailing "}" or "]" as no more data.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, fmt.Errorf("%w: trailing data after manifest", ErrBadManifest)
 	}
 	mm := (*Manifest)(&m)

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxPathLen bounds a file path, in bytes.
@@ -16,7 +17,8 @@ const MaxPathLen = 1024
 // a file outside the origin or another host: "..", ".", empty segments,
 // backslashes, NUL and control bytes, percent-escapes, schemes, and paths
 // longer than MaxPathLen. Refusing keeps one spelling per file, so one file
-// never has two cache entries.
+// never has two cache entries. It also refuses invalid UTF-8, which fs.FS
+// cannot open and JSON would silently rewrite in a manifest's path.
 func CleanPath(p string) (string, error) {
 	orig := p
 	p = strings.TrimPrefix(p, "/")
@@ -27,6 +29,8 @@ func CleanPath(p string) (string, error) {
 		return "", fmt.Errorf("%w: longer than %d bytes", ErrBadPath, MaxPathLen)
 	case strings.HasPrefix(p, "/"):
 		return "", fmt.Errorf("%w: %q starts with //", ErrBadPath, orig)
+	case !utf8.ValidString(p):
+		return "", fmt.Errorf("%w: %q is not UTF-8", ErrBadPath, orig)
 	}
 	for i := 0; i < len(p); i++ {
 		switch c := p[i]; {

@@ -7,5 +7,5 @@ import "embed"
 // FS holds p2pcache.js, its TypeScript declarations, the SDK's sibling
 // modules and the demo page under demo/.
 //
-//go:embed *.js
+//go:embed *.js *.d.ts demo
 var FS embed.FS

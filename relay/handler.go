@@ -88,6 +88,10 @@ func (s *session) onHave(f *Frame) {
 }
 
 func (s *session) startRequest(ctx context.Context, via transport, out *outbox, f Frame) {
+	if s.r.draining.Load() {
+		s.sendError(out, f.ID, CodeBusy, "relay shutting down")
+		return
+	}
 	select {
 	case s.reqSem <- struct{}{}:
 	default:
@@ -137,6 +141,18 @@ func (s *session) startRequest(ctx context.Context, via transport, out *outbox, 
 
 func (s *session) serveRequest(ctx context.Context, out *outbox, f *Frame) error {
 	c := s.r.cache
+	if s.allow != nil {
+		p, err := cache.CleanPath(f.Path)
+		if f.Path == "" {
+			return fmt.Errorf("%w: this peer's token needs a path with every request", errForbidden)
+		}
+		if err != nil {
+			return err
+		}
+		if !s.allow(p) {
+			return fmt.Errorf("%w: the token does not cover %s", errForbidden, p)
+		}
+	}
 	switch f.Type {
 	case TypeGetManifest:
 		m, err := c.Manifest(ctx, f.Path)
@@ -261,11 +277,15 @@ func (s *session) sendError(out *outbox, id uint32, code ErrorCode, message stri
 	}
 }
 
+var errForbidden = errors.New("forbidden")
+
 // errorCode maps an error to the wire's error code.
 func errorCode(err error) ErrorCode {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return CodeCancelled
+	case errors.Is(err, errForbidden):
+		return CodeForbidden
 	case errors.Is(err, cache.ErrNotFound):
 		return CodeNotFound
 	case errors.Is(err, cache.ErrBadPath):

@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"time"
@@ -60,6 +61,10 @@ func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, 
 	}
 	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepalive)
 	se.SetPrflxAcceptanceMinWait(0)
+	// A DTLS handshake that has not finished in 10 s is abandoned.
+	se.SetDTLSConnectContextMaker(func() (context.Context, func()) {
+		return context.WithTimeout(context.Background(), 10*time.Second)
+	})
 	se.DetachDataChannels()
 	mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{
 		Listener:                     l,

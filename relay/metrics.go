@@ -71,7 +71,7 @@ func (c relayCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range map[string]uint64{
 		"bad_frame": st.BadFrames, "bad_signal": st.BadSignals, "busy": st.Busy, "pong_dropped": st.PongDrops,
 		"slow_consumer": st.SlowConsumers, "banned": st.Refused, "holder_index_full": st.HolderDrops,
-		"peer_bytes_rejected": cs.PeerRejects,
+		"peer_bytes_rejected": cs.PeerRejects, "extra_data_channel": st.ExtraChannels,
 	} {
 		counter(descRejected, n, reason)
 	}

@@ -43,6 +43,8 @@ type Relay struct {
 	bans     map[string]time.Time // identity → banned until
 	closed   bool
 
+	draining atomic.Bool // Shutdown began: no new peers or requests
+
 	stats counters
 }
 
@@ -54,7 +56,7 @@ type counters struct {
 	badFrames, badSignals, busy, pongDrops, slowConsumers atomic.Uint64
 	requestErrors                                         atomic.Uint64
 	peerFetches                                           [numFetchResults]atomic.Uint64
-	bans, refused                                         atomic.Uint64
+	bans, refused, extraChannels                          atomic.Uint64
 }
 
 // Results of asking a peer for a chunk.
@@ -86,11 +88,12 @@ type Stats struct {
 	RequestErrors  uint64 // requests answered with ERROR
 	// PeerFetches counts chunk requests to peers by result: ok, timeout,
 	// hash_mismatch, gone.
-	PeerFetches map[string]uint64
-	Bans        uint64 // peers banned for bad bytes
-	Refused     uint64 // connections refused: banned identity
-	HolderIndex int    // (chunk, peer) pairs known from HAVE frames
-	HolderDrops uint64 // HAVE entries dropped: the index was full
+	PeerFetches   map[string]uint64
+	Bans          uint64 // peers banned for bad bytes
+	Refused       uint64 // connections refused: banned identity
+	ExtraChannels uint64 // data channels beyond the one, refused
+	HolderIndex   int    // (chunk, peer) pairs known from HAVE frames
+	HolderDrops   uint64 // HAVE entries dropped: the index was full
 }
 
 // New returns a relay serving c over ICE-TCP on ice. The relay takes the
@@ -146,6 +149,47 @@ func (r *Relay) Close() error {
 	return r.mux.Close()
 }
 
+// Shutdown stops taking peers and new requests, waits until the requests in
+// flight are answered or ctx ends, and then closes like Close.
+func (r *Relay) Shutdown(ctx context.Context) error {
+	r.draining.Store(true)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for r.inFlight() > 0 {
+		select {
+		case <-ctx.Done():
+			r.log.Warn("shutdown: closing peers with requests in flight", "requests", r.inFlight())
+			return r.Close()
+		case <-t.C:
+		}
+	}
+	return r.Close()
+}
+
+// inFlight counts peers' requests being answered.
+func (r *Relay) inFlight() int {
+	r.mu.Lock()
+	ss := make([]*session, 0, len(r.sessions))
+	for s := range r.sessions {
+		ss = append(ss, s)
+	}
+	r.mu.Unlock()
+	n := 0
+	for _, s := range ss {
+		s.mu.Lock()
+		n += len(s.requests)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// PeerCount is the number of peers connected now.
+func (r *Relay) PeerCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
+}
+
 // Meta describes a peer being accepted.
 type Meta struct {
 	// Remote is the peer's address, for logs.
@@ -153,6 +197,9 @@ type Meta struct {
 	// Identity is what bans apply to: a token's subject, say. Empty means
 	// the IP of Remote.
 	Identity string
+	// Allow, if set, says which paths the peer may request (a token's
+	// scope); others are answered ERROR forbidden. Nil allows every path.
+	Allow func(path string) bool
 }
 
 // Accept serves one peer whose signaling WebSocket is conn, until the peer
@@ -190,6 +237,7 @@ func (r *Relay) newSession(conn Conn, meta Meta) (*session, error) {
 		id:        "p-" + hex.EncodeToString(id[:]),
 		remote:    meta.Remote,
 		identity:  meta.Identity,
+		allow:     meta.Allow,
 		conn:      conn,
 		start:     time.Now(),
 		reqSem:    make(chan struct{}, r.cfg.MaxRequests),
@@ -207,7 +255,7 @@ func (r *Relay) newSession(conn Conn, meta Meta) (*session, error) {
 	s.heard()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	if r.closed || r.draining.Load() {
 		return nil, ErrClosed
 	}
 	r.sessions[s] = struct{}{}
@@ -278,7 +326,7 @@ func (r *Relay) Stats() Stats {
 		BytesSent: c.bytesSent.Load(), Files: c.files.Load(),
 		BadFrames: c.badFrames.Load(), BadSignals: c.badSignals.Load(), Busy: c.busy.Load(),
 		PongDrops: c.pongDrops.Load(), SlowConsumers: c.slowConsumers.Load(), RequestErrors: c.requestErrors.Load(),
-		PeerFetches: pf, Bans: c.bans.Load(), Refused: c.refused.Load(),
+		PeerFetches: pf, Bans: c.bans.Load(), Refused: c.refused.Load(), ExtraChannels: c.extraChannels.Load(),
 		HolderIndex: hi, HolderDrops: hd,
 	}
 }

@@ -53,7 +53,8 @@ type session struct {
 	r        *Relay
 	id       string
 	remote   string
-	identity string // what bans apply to
+	identity string                 // what bans apply to
+	allow    func(path string) bool // nil: every path
 	log      *slog.Logger
 	conn     Conn
 	start    time.Time
@@ -304,6 +305,12 @@ func (s *session) answer(ctx context.Context, offer string) (string, error) {
 		}
 	})
 	dc.OnOpen(func() { s.onOpen(ctx, dc) })
+	pc.OnDataChannel(func(extra *webrtc.DataChannel) {
+		// One pre-negotiated channel per peer; a peer opening more is refused.
+		s.r.stats.extraChannels.Add(1)
+		s.log.Info("extra data channel refused", "label", extra.Label())
+		go extra.Close() // not inside pion's callback
+	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("peer connection state", "state", st)
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {

@@ -23,20 +23,25 @@ var ErrConfig = errors.New("invalid configuration")
 // the environment variable P2PCACHE_<NAME> (dashes become underscores); a
 // flag given on the command line wins over the environment.
 type Config struct {
-	Listen         string   // HTTP + WebSocket address
-	ICEListen      string   // the one TCP address for ICE-TCP
-	PublicIPs      []string // IPs to advertise in candidates; empty: the listen IP
-	Origin         string   // http(s) base URL or directory; empty: the built-in demo origin
-	CacheSize      int64    // LRU budget in bytes
-	ChunkSize      int      // bytes, at most 64 KiB
-	TLSCert        string   // PEM certificate file; with TLSKey, serve HTTPS/WSS
-	TLSKey         string   // PEM key file
-	LogLevel       slog.Level
-	AllowedOrigins []string      // WebSocket Origin allowlist; empty: own origin + localhost
-	PeerFetch      bool          // fill cache misses from peers holding the chunk
-	PeerTimeoutMin time.Duration // least time one try at a peer gets
-	BanStrikes     int           // bad chunks before a peer is banned
-	BanDuration    time.Duration // how long a ban lasts
+	Listen          string   // HTTP + WebSocket address
+	ICEListen       string   // the one TCP address for ICE-TCP
+	PublicIPs       []string // IPs to advertise in candidates; empty: the listen IP
+	Origin          string   // http(s) base URL or directory; empty: the built-in demo origin
+	CacheSize       int64    // LRU budget in bytes
+	ChunkSize       int      // bytes, at most 64 KiB
+	TLSCert         string   // PEM certificate file; with TLSKey, serve HTTPS/WSS
+	TLSKey          string   // PEM key file
+	LogLevel        slog.Level
+	AllowedOrigins  []string      // WebSocket Origin allowlist; empty: own origin + localhost
+	PeerFetch       bool          // fill cache misses from peers holding the chunk
+	PeerTimeoutMin  time.Duration // least time one try at a peer gets
+	BanStrikes      int           // bad chunks before a peer is banned
+	BanDuration     time.Duration // how long a ban lasts
+	AuthSecret      string        // HS256 secret; set: /ws, /files, /manifest need a token
+	MaxPeers        int           // connected peers at most
+	WSRate          float64       // WebSocket connects per second per IP
+	WSBurst         int           // ... with this burst
+	ShutdownTimeout time.Duration // how long SIGTERM waits for transfers in flight
 }
 
 // flagSpec is one flag: its name, default and help.
@@ -56,6 +61,10 @@ var flagSpecs = []flagSpec{
 	{"peer-timeout-min", "200ms", "least time one try at a peer gets (the timeout otherwise follows the peer's RTT)"},
 	{"ban-strikes", "3", "chunks failing verification before a peer is disconnected and banned"},
 	{"ban-duration", "10m", "how long a banned peer identity is refused"},
+	{"auth-secret", "", "HS256 secret (≥ 32 bytes): /ws, /files and /manifest then need a token (see 'p2pcache token')"},
+	{"max-peers", "10000", "connected peers at most; more are refused with 503"},
+	{"ws-rate", "10", "WebSocket connects per second per client IP (burst: twice that); more are refused with 429"},
+	{"shutdown-timeout", "10s", "on SIGTERM, how long to let transfers in flight finish before closing peers"},
 	{"allowed-origins", "", "WebSocket Origin allowlist, comma list of scheme://host[:port] (default: the relay's own origin and localhost/127.0.0.1 on any port)"},
 }
 
@@ -128,6 +137,20 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 	if c.BanDuration, err = time.ParseDuration(get("ban-duration")); err != nil || c.BanDuration <= 0 {
 		return c, fmt.Errorf("%w: --ban-duration %q: want a positive duration like 10m", ErrConfig, get("ban-duration"))
+	}
+	c.AuthSecret = get("auth-secret")
+	if c.AuthSecret != "" && len(c.AuthSecret) < minSecretLen {
+		return c, fmt.Errorf("%w: --auth-secret must be at least %d bytes", ErrConfig, minSecretLen)
+	}
+	if c.MaxPeers, err = strconv.Atoi(get("max-peers")); err != nil || c.MaxPeers < 1 {
+		return c, fmt.Errorf("%w: --max-peers %q: want a whole number ≥ 1", ErrConfig, get("max-peers"))
+	}
+	if c.WSRate, err = strconv.ParseFloat(get("ws-rate"), 64); err != nil || c.WSRate <= 0 || c.WSRate > 1e6 {
+		return c, fmt.Errorf("%w: --ws-rate %q: want a positive number of connects per second", ErrConfig, get("ws-rate"))
+	}
+	c.WSBurst = max(1, int(2*c.WSRate))
+	if c.ShutdownTimeout, err = time.ParseDuration(get("shutdown-timeout")); err != nil || c.ShutdownTimeout < 0 {
+		return c, fmt.Errorf("%w: --shutdown-timeout %q: want a duration like 10s", ErrConfig, get("shutdown-timeout"))
 	}
 	return c, c.Validate()
 }

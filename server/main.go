@@ -5,7 +5,8 @@
 // http://127.0.0.1:8080.
 //
 // "p2pcache fetch PATH..." is a Go peer: it fetches files from a running
-// relay over WebRTC and verifies them.
+// relay over WebRTC and verifies them. "p2pcache token" prints an access
+// token for a relay started with --auth-secret.
 package main
 
 import (
@@ -13,12 +14,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"golang.org/x/net/netutil"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 )
 
 func main() {
@@ -26,8 +27,13 @@ func main() {
 }
 
 func run(args []string) int {
-	if len(args) > 0 && args[0] == "fetch" {
-		return runFetch(args[1:], os.Stdout, os.Stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "fetch":
+			return runFetch(args[1:], os.Stdout, os.Stderr)
+		case "token":
+			return runToken(args[1:], os.Getenv, os.Stdout, os.Stderr)
+		}
 	}
 	cfg, err := parseConfig(args, os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -49,7 +55,9 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "p2pcache: --ice-listen %s: %v\n", cfg.ICEListen, err)
 		return 1
 	}
-	s, err := newRelayServer(cfg, log, iceLn)
+	// The ICE port takes a few connections per peer at most (one per local
+	// interface it tries); past that, connections wait in the backlog.
+	s, err := newRelayServer(cfg, log, netutil.LimitListener(iceLn, 4*cfg.MaxPeers+64))
 	if err != nil {
 		httpLn.Close()
 		iceLn.Close()
@@ -76,7 +84,7 @@ func run(args []string) int {
 	case err := <-served:
 		log.Error("http server stopped", "err", err)
 	}
-	if err := s.shutdown(10 * time.Second); err != nil {
+	if err := s.shutdown(cfg.ShutdownTimeout); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1
 	}

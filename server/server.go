@@ -40,11 +40,17 @@ type relayServer struct {
 	originName    string
 	closeOrigin   func() error
 	tls           *tls.Config
+	auth          *authenticator // nil: no token needed
+	wsLimit       *ipLimiter
 }
 
 // newRelayServer builds the server; iceLn is handed to the relay.
 func newRelayServer(cfg Config, log *slog.Logger, iceLn net.Listener) (*relayServer, error) {
-	s := &relayServer{cfg: cfg, log: log, origins: newOriginPolicy(cfg.AllowedOrigins), originTimeout: 60 * time.Second, closeOrigin: func() error { return nil }}
+	s := &relayServer{cfg: cfg, log: log, origins: newOriginPolicy(cfg.AllowedOrigins), originTimeout: 60 * time.Second,
+		closeOrigin: func() error { return nil }, wsLimit: newIPLimiter(cfg.WSRate, cfg.WSBurst)}
+	if cfg.AuthSecret != "" {
+		s.auth = newAuthenticator(cfg.AuthSecret)
+	}
 	var origin cache.Origin
 	switch o := cfg.Origin; {
 	case o == "":
@@ -151,10 +157,10 @@ func (s *relayServer) routes() *fiber.App {
 		},
 	}))
 	app.Use("/manifest", public)
-	app.Get("/manifest/*", s.handleManifest)
+	app.Get("/manifest/*", s.authorize, s.handleManifest)
 	app.Use("/files", public)
-	app.Get("/files/*", s.handleFile)
-	app.Head("/files/*", s.handleFile)
+	app.Get("/files/*", s.authorize, s.handleFile)
+	app.Head("/files/*", s.authorize, s.handleFile)
 	app.Use("/p2pcache.js", public)
 	app.Get("/p2pcache.js", s.static("p2pcache.js", "text/javascript; charset=utf-8"))
 	app.Get("/p2pcache.d.ts", s.static("p2pcache.d.ts", "text/plain; charset=utf-8"))
@@ -176,19 +182,63 @@ func (s *relayServer) upgrade(c *fiber.Ctx) error {
 		s.log.Info("websocket origin refused", "origin", origin, "ip", c.IP())
 		return jsonError(c, http.StatusForbidden, "origin "+origin+" is not allowed (see --allowed-origins)")
 	}
-	if s.relay.Banned(c.IP()) {
+	if !s.wsLimit.allow(c.IP(), time.Now()) {
+		return jsonError(c, http.StatusTooManyRequests, "too many WebSocket connects from this address; slow down")
+	}
+	g := grant{}
+	if s.auth != nil {
+		var err error
+		if g, err = s.auth.verify(c.Query("access_token")); err != nil {
+			return jsonError(c, http.StatusUnauthorized, err.Error())
+		}
+	}
+	identity := g.subject
+	if identity == "" {
+		identity = c.IP()
+	}
+	if s.relay.Banned(identity) {
 		return jsonError(c, http.StatusForbidden, "banned for sending bad data; try again later")
 	}
-	c.Locals("remote", c.Context().RemoteAddr().String())
+	if s.relay.PeerCount() >= s.cfg.MaxPeers {
+		return jsonError(c, http.StatusServiceUnavailable, "relay is full; try again later")
+	}
+	meta := relay.Meta{Remote: c.Context().RemoteAddr().String(), Identity: identity}
+	if len(g.prefixes) > 0 {
+		meta.Allow = g.allows
+	}
+	c.Locals("meta", meta)
 	return c.Next()
 }
 
 func (s *relayServer) handleWS(c *websocket.Conn) {
 	c.SetReadLimit(relay.MaxSignalSize + relay.MaxMessageSize)
-	remote, _ := c.Locals("remote").(string)
-	if err := s.relay.Accept(context.Background(), c, relay.Meta{Remote: remote}); err != nil {
-		s.log.Debug("peer session ended", "remote", remote, "err", err)
+	meta, _ := c.Locals("meta").(relay.Meta)
+	if err := s.relay.Accept(context.Background(), c, meta); err != nil {
+		s.log.Debug("peer session ended", "remote", meta.Remote, "err", err)
 	}
+}
+
+// authorize requires a valid token covering the path when --auth-secret is
+// set: Authorization: Bearer <token>, or ?access_token=.
+func (s *relayServer) authorize(c *fiber.Ctx) error {
+	if s.auth == nil {
+		return c.Next()
+	}
+	tok := c.Query("access_token")
+	if h := c.Get(fiber.HeaderAuthorization); h != "" {
+		var ok bool
+		if tok, ok = strings.CutPrefix(h, "Bearer "); !ok {
+			return jsonError(c, http.StatusUnauthorized, "Authorization must be: Bearer <token>")
+		}
+	}
+	g, err := s.auth.verify(strings.TrimSpace(tok))
+	if err != nil {
+		return jsonError(c, http.StatusUnauthorized, err.Error())
+	}
+	if p, err := requestPath(c); err == nil && !g.allows(p) {
+		return jsonError(c, http.StatusUnauthorized, "unauthorized: the token does not cover "+p)
+	}
+	return c.Next()
 }
 
 // static serves one embedded SDK or demo file.
@@ -231,13 +281,21 @@ func (s *relayServer) serve(ln net.Listener) error {
 	return s.app.Listener(ln)
 }
 
-// shutdown drops every peer (their WebSocket handlers return), stops the
+// shutdown stops taking peers, lets the transfers in flight finish for up
+// to timeout, drops every peer (their WebSocket handlers return), stops the
 // HTTP server and closes the cache and origin.
 func (s *relayServer) shutdown(timeout time.Duration) error {
-	err := s.relay.Close()
-	err = errors.Join(err, s.app.ShutdownWithTimeout(timeout))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := s.relay.Shutdown(ctx)
+	err = errors.Join(err, s.app.ShutdownWithTimeout(max(time.Second, time.Until(deadline(ctx)))))
 	s.cache.Close()
 	return errors.Join(err, s.closeOrigin())
+}
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 // close releases what newRelayServer built when serve never ran.

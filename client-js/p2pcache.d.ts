@@ -1,0 +1,378 @@
+// Type declarations for p2pcache.js (hand-written; keep in step with the module).
+
+/** Which rung of the ladder carries fetches now. */
+export type Transport = 'webrtc-tcp' | 'websocket' | 'http';
+
+/** Where a chunk's bytes came from. relay/peer/origin: over frames; http: the /files/ fallback; local: this tab's chunk cache. */
+export type Source = 'relay' | 'peer' | 'origin' | 'http' | 'local';
+
+export type BySource = Record<Source, number>;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface ConnectOptions {
+  /** Relay base URL, http(s). Default: the origin this module was loaded from. */
+  relay?: string;
+  /** Access token: sent as the access_token query parameter on /ws, /files/ and /manifest/. */
+  token?: string;
+  /** Budget for connect() in ms (it resolves, on some rung, within about this). Default 5000. */
+  timeoutMs?: number;
+  /** Budget of the WebRTC rung. Default min(timeoutMs, 4000). */
+  webrtcTimeoutMs?: number;
+  /** Byte bound of the in-memory chunk cache (peer role and local repeat fetches). Default 64 MiB. */
+  peerCacheBytes?: number;
+  /** GET_CHUNK requests in flight per fetch. Default 8. */
+  maxInFlight?: number;
+  /** Requests in flight over all fetches (the relay answers busy past its own limit, 32 by default). Default 24. */
+  maxRequests?: number;
+  /** A request with no answer for this long fails with code 'timeout'. Default 15000. */
+  requestTimeoutMs?: number;
+  /** How long a fetch caught by a lost connection keeps waiting for the relay to come back (restart) before failing. Default 10000. */
+  retryWindowMs?: number;
+  /** Interval of the client's RTT pings. Default 1500. */
+  pingIntervalMs?: number;
+  /** A connection with nothing heard for this long is dropped and re-made (the relay pings every second). Default 8000. */
+  idleTimeoutMs?: number;
+  /** Reconnect after the relay goes away (exponential backoff with jitter). Default true. */
+  reconnect?: boolean;
+  /** First reconnect delay. Default 250. */
+  backoffBaseMs?: number;
+  /** Longest reconnect delay. Default 8000. */
+  backoffMaxMs?: number;
+  /** Restrict the ladder, e.g. ['websocket', 'http'] or ['http']. Default all three. */
+  transports?: Transport[];
+  /** Logging: a function, or true for the console. Default: silent. */
+  log?: boolean | ((level: LogLevel, message: string, ...data: unknown[]) => void);
+  /** Called for non-fatal problems (verification failures, relay refusals). */
+  onError?: (error: P2PCacheError) => void;
+  /** Injected implementations (tests, non-browser hosts). RTCPeerConnection: null disables WebRTC. */
+  WebSocket?: typeof WebSocket;
+  RTCPeerConnection?: typeof RTCPeerConnection | null;
+  fetch?: typeof fetch;
+}
+
+export interface ProgressEvent {
+  path: string;
+  /** Bytes verified so far (HTTP rung: bytes received so far). */
+  loaded: number;
+  total: number;
+  /** Chunk index, over frames. */
+  index?: number;
+  source: Source;
+}
+
+export interface FetchOptions {
+  /** Called after every verified chunk (HTTP rung: as bytes arrive). */
+  onProgress?: (progress: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** Per-fetch details, on the Response as res.p2p. */
+export interface FetchInfo {
+  readonly path: string;
+  readonly transport: Transport;
+  /** The source of most chunks (also the x-p2pcache-source header). */
+  readonly source: Source;
+  readonly ms: number;
+  readonly bytes: number;
+  readonly chunks: number;
+  readonly bySource: Readonly<BySource>;
+  /** False only for an HTTP-fallback body for which no manifest could be had. */
+  readonly verified: boolean;
+  readonly verifyFailures: number;
+  readonly retries: number;
+  /** Why frames were abandoned for HTTP, if they were. */
+  readonly fallbackReason: string | null;
+  readonly sha256: string | null;
+}
+
+/**
+ * A standard Response (status 200, content-type, content-length, etag,
+ * last-modified when known, x-p2pcache-source, x-p2pcache-transport).
+ */
+export interface P2PResponse extends Response {
+  readonly p2p: FetchInfo;
+}
+
+export interface Stats {
+  transport: Transport;
+  /** Smoothed round trip of PING/PONG on the current link; null on HTTP. */
+  rttMs: number | null;
+  /** Files fetched successfully. */
+  files: number;
+  /** Bytes of those files. */
+  bytes: number;
+  /** Chunks by where they came from. */
+  bySource: BySource;
+  /** Chunks or files that failed verification (never handed to the page). */
+  verifyFailures: number;
+  peerId: string | null;
+  connected: boolean;
+  closed: boolean;
+  reconnects: number;
+  inFlight: number;
+  cache: { bytes: number; chunks: number; maxBytes: number; evictions: number };
+  /** Peer role: chunks served to the relay, bytes, and requests for chunks not held. */
+  served: { chunks: number; bytes: number; misses: number };
+}
+
+export interface AutoloadOptions {
+  /** Attribute holding the path. Default 'data-p2p-src'. */
+  attribute?: string;
+  /** Watch for elements added or changed later. Default true. */
+  observe?: boolean;
+}
+
+export interface AutoloadHandle {
+  /** Settles when the elements present at the call have loaded or failed. */
+  ready: Promise<void>;
+  stop(): void;
+}
+
+export interface VerifyFailureDetail {
+  path: string;
+  /** Chunk index; -1 for the whole file. */
+  index: number;
+  expected: string;
+  actual: string;
+  attempt: number;
+  source: string;
+}
+
+export interface ClientEventMap {
+  transport: CustomEvent<{ transport: Transport; previous: Transport }>;
+  verifyfailure: CustomEvent<VerifyFailureDetail>;
+  error: CustomEvent<{ error: P2PCacheError }>;
+}
+
+export declare class Client extends EventTarget {
+  constructor(options?: ConnectOptions);
+  /** The relay base URL in use. */
+  readonly relay: string;
+  /**
+   * Fetch a file (path relative to the origin; a leading '/' is fine).
+   * Resolves with a Response of verified bytes; rejects with a P2PCacheError
+   * (code 'not_found' with status 404, 'bad_path', 'forbidden', 'too_large',
+   * 'verify_failed', 'network', 'closed', 'aborted', ...).
+   */
+  fetch(path: string, options?: FetchOptions): Promise<P2PResponse>;
+  /** fetch() into an object URL; revoked by close() or revokeObjectURL(). */
+  objectURL(path: string, options?: FetchOptions): Promise<string>;
+  revokeObjectURL(url: string): void;
+  /**
+   * Load every element with data-p2p-src under root through the client; sets
+   * data-p2p-state and fires p2pprogress, p2pload (detail: FetchInfo) and
+   * p2perror (detail: { error }) on the element.
+   */
+  autoload(root?: Document | Element, options?: AutoloadOptions): AutoloadHandle;
+  stats(): Stats;
+  /** Release everything; pending fetches reject with code 'closed'. */
+  close(): void;
+  addEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (ev: ClientEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ClientEventMap>(
+    type: K,
+    listener: (ev: ClientEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/** Connect to a relay; resolves on whichever rung works within about timeoutMs. Rejects only for bad options. */
+export declare function connect(options?: ConnectOptions): Promise<Client>;
+export default connect;
+
+export type ErrorCodeName =
+  | 'bad_request'
+  | 'not_found'
+  | 'origin_error'
+  | 'stale'
+  | 'too_large'
+  | 'busy'
+  | 'forbidden'
+  | 'internal'
+  | 'cancelled'
+  | 'unsupported'
+  | 'unknown_chunk'
+  | 'bad_path'
+  | 'verify_failed'
+  | 'timeout'
+  | 'disconnected'
+  | 'closed'
+  | 'aborted'
+  | 'network'
+  | 'http_error'
+  | 'protocol'
+  | 'bad_frame'
+  | 'unknown_type'
+  | 'bad_version'
+  | 'bad_manifest'
+  | 'bad_option';
+
+export declare class P2PCacheError extends Error {
+  constructor(code: string, message: string, extra?: { status?: number; remoteCode?: number; path?: string; cause?: unknown });
+  readonly name: 'P2PCacheError' | 'FrameError';
+  readonly code: ErrorCodeName | (string & {});
+  /** HTTP-like status (404 for not_found, 400 bad_path, 403 forbidden, 413 too_large, 502 verify_failed/origin_error, ...), 0 if none. */
+  readonly status: number;
+  /** The ERROR frame's numeric code, when the relay sent one. */
+  readonly remoteCode?: number;
+  readonly path?: string;
+}
+
+export declare class FrameError extends P2PCacheError {
+  readonly type?: number;
+  readonly id?: number;
+}
+
+// ---- Wire protocol (PROTOCOL.md §2) ----
+
+export declare const VERSION: string;
+export declare const WIRE_VERSION: 1;
+export declare const HEADER_LEN: 8;
+export declare const MAX_MESSAGE_SIZE: 65536;
+export declare const MAX_PATH_LEN: 1024;
+export declare const MAX_ERROR_MESSAGE_LEN: 1024;
+export declare const MAX_CHUNK_SIZE: 65536;
+export declare const MAX_MANIFEST_LEN: number;
+export declare const PING_LEN: 8;
+export declare const MAX_CHUNK_DATA: 65516;
+export declare const MAX_MANIFEST_DATA: 65520;
+export declare const BUFFER_HIGH: number;
+export declare const BUFFER_LOW: number;
+export declare const VERIFY_RETRIES: number;
+export declare const DEFAULTS: Readonly<Required<Pick<ConnectOptions,
+  'timeoutMs' | 'peerCacheBytes' | 'maxInFlight' | 'maxRequests' | 'requestTimeoutMs' | 'retryWindowMs' | 'pingIntervalMs' | 'idleTimeoutMs' | 'reconnect' | 'backoffBaseMs' | 'backoffMaxMs'>>>;
+
+export declare const FrameType: Readonly<{
+  GET_FILE: 0x01;
+  GET_MANIFEST: 0x02;
+  GET_CHUNK: 0x03;
+  CANCEL: 0x04;
+  PING: 0x05;
+  PONG: 0x06;
+  MANIFEST: 0x10;
+  CHUNK: 0x11;
+  ERROR: 0x12;
+}>;
+
+export declare const ErrorCode: Readonly<{
+  BAD_REQUEST: 1;
+  NOT_FOUND: 2;
+  ORIGIN_ERROR: 3;
+  STALE: 4;
+  TOO_LARGE: 5;
+  BUSY: 6;
+  FORBIDDEN: 7;
+  INTERNAL: 8;
+  CANCELLED: 9;
+  UNSUPPORTED: 10;
+  UNKNOWN_CHUNK: 11;
+  BAD_PATH: 12;
+}>;
+
+/** A frame to encode or a decoded one; which fields are set depends on type. */
+export interface Frame {
+  type: number;
+  id: number;
+  /** GET_FILE, GET_MANIFEST, GET_CHUNK (may be empty). */
+  path?: string;
+  /** GET_CHUNK, CHUNK. */
+  index?: number;
+  /** GET_CHUNK: 32 bytes (decoded: a view), or 64 hex digits when encoding. */
+  hash?: Uint8Array | string;
+  /** MANIFEST, CHUNK: whole length and where data starts in it. */
+  total?: number;
+  offset?: number;
+  /** PING, PONG (8 bytes), MANIFEST, CHUNK. Decoded: a view of the input. */
+  data?: Uint8Array;
+  /** ERROR. */
+  code?: number;
+  message?: string;
+}
+
+export declare function encodeFrame(frame: Frame): Uint8Array;
+export declare function decodeFrame(message: ArrayBuffer | ArrayBufferView): Frame;
+export declare function isRequestType(type: number): boolean;
+export declare function chunkFrames(id: number, index: number, bytes: Uint8Array, maxData?: number): Uint8Array[];
+export declare function manifestFrames(id: number, json: Uint8Array): Uint8Array[];
+export declare function frameTypeName(type: number): string;
+export declare function errorName(code: number): string;
+export declare function remoteError(code: number, message?: string, path?: string): P2PCacheError;
+
+export declare class FragmentBuffer {
+  constructor(total: number, max?: number);
+  readonly total: number;
+  readonly bytes: Uint8Array;
+  readonly received: number;
+  readonly fragments: number;
+  readonly complete: boolean;
+  /** Place a fragment; returns whether the whole is complete. Throws FrameError outside [0, total) or on another total. */
+  add(offset: number, data: Uint8Array, total?: number): boolean;
+}
+
+// ---- Manifest (PROTOCOL.md §3) ----
+
+export interface Manifest {
+  readonly v: 1;
+  readonly path: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly etag: string;
+  readonly lastModified?: string;
+  readonly chunkSize: number;
+  readonly sha256: string;
+  readonly chunks: readonly string[];
+}
+
+export declare function parseManifest(input: string | ArrayBuffer | ArrayBufferView | object, expectedPath?: string): Manifest;
+export declare function chunkOffset(m: Manifest, index: number): number;
+export declare function chunkLength(m: Manifest, index: number): number;
+
+// ---- Pure helpers ----
+
+/** '/images/cat.jpg' → 'images/cat.jpg'; throws P2PCacheError 'bad_path' for '..', '%', '?', etc. */
+export declare function normalizePath(path: string): string;
+export declare function encodePathForURL(cleanPath: string): string;
+export declare function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>;
+export declare function sha256Sync(bytes: ArrayBuffer | ArrayBufferView): Uint8Array;
+export declare function hasSubtle(): boolean;
+export declare function toHex(bytes: ArrayBuffer | ArrayBufferView): string;
+export declare function fromHex(hex: string): Uint8Array;
+export declare function isHash(s: unknown): s is string;
+export declare function backoffDelay(attempt: number, options?: { base?: number; max?: number; random?: () => number }): number;
+
+export declare class ByteLRU<V extends ArrayBufferView = Uint8Array> {
+  constructor(maxBytes: number);
+  readonly maxBytes: number;
+  readonly bytes: number;
+  readonly evictions: number;
+  readonly size: number;
+  has(key: string): boolean;
+  get(key: string): V | undefined;
+  peek(key: string): V | undefined;
+  set(key: string, value: V): boolean;
+  delete(key: string): boolean;
+  clear(): void;
+  keys(): IterableIterator<string>;
+}
+
+export interface TransferOptions {
+  getChunk(index: number, hash: string, signal: AbortSignal): Promise<{ bytes: Uint8Array; source?: Source }>;
+  localGet?(hash: string): Uint8Array | undefined;
+  localPut?(hash: string, bytes: Uint8Array): void;
+  onChunk?(info: { index: number; length: number; source: Source }): void;
+  onVerifyFailure?(info: Omit<VerifyFailureDetail, 'path'>): void;
+  maxInFlight?: number;
+  busyRetries?: number;
+  busyBaseMs?: number;
+  signal?: AbortSignal;
+  hash?(bytes: Uint8Array): Promise<string>;
+}
+
+/** Fetch and verify all chunks of a manifest through getChunk (pipelined); see p2pcache.js. */
+export declare function transferChunks(m: Manifest, options: TransferOptions): Promise<Uint8Array>;
