@@ -60,6 +60,12 @@ type Config struct {
 	// MaxHolderEntries bounds the (chunk, peer) pairs learnt from HAVE
 	// frames. Zero means 1 << 20 (~100 MB of index at most).
 	MaxHolderEntries int
+
+	// Corrupt is fault injection for end-to-end tests of clients: when set,
+	// every chunk the relay sends passes through it (path as requested, may
+	// be empty for a by-hash request) and goes out as the bytes it returns.
+	// The cache is untouched. Nil means chunks go out as cached.
+	Corrupt func(path string, index uint32, data []byte) []byte
 }
 
 // Validate reports the first out-of-range field.

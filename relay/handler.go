@@ -173,7 +173,7 @@ func (s *session) serveRequest(ctx context.Context, out *outbox, f *Frame) error
 			if err != nil {
 				return err
 			}
-			if err := s.sendChunk(ctx, out, f.ID, uint32(i), b); err != nil {
+			if err := s.sendChunk(ctx, out, f.ID, m.Path, uint32(i), b); err != nil {
 				return err
 			}
 			s.r.stats.countChunk(src)
@@ -185,7 +185,7 @@ func (s *session) serveRequest(ctx context.Context, out *outbox, f *Frame) error
 		if err != nil {
 			return err
 		}
-		if err := s.sendChunk(ctx, out, f.ID, f.Index, b); err != nil {
+		if err := s.sendChunk(ctx, out, f.ID, f.Path, f.Index, b); err != nil {
 			return err
 		}
 		s.r.stats.countChunk(src)
@@ -245,7 +245,10 @@ func (s *session) sendManifest(ctx context.Context, out *outbox, id uint32, m *c
 }
 
 // sendChunk sends chunk bytes in CHUNK fragments of at most MaxChunkData.
-func (s *session) sendChunk(ctx context.Context, out *outbox, id, index uint32, data []byte) error {
+func (s *session) sendChunk(ctx context.Context, out *outbox, id uint32, path string, index uint32, data []byte) error {
+	if s.r.cfg.Corrupt != nil {
+		data = s.r.cfg.Corrupt(path, index, data)
+	}
 	off := 0
 	for {
 		end := min(off+MaxChunkData, len(data))

@@ -42,6 +42,7 @@ type Config struct {
 	WSRate          float64       // WebSocket connects per second per IP
 	WSBurst         int           // ... with this burst
 	ShutdownTimeout time.Duration // how long SIGTERM waits for transfers in flight
+	FaultCorrupt    *corruptFault // testing only: chunk sends to corrupt; nil: none
 }
 
 // flagSpec is one flag: its name, default and help.
@@ -65,6 +66,7 @@ var flagSpecs = []flagSpec{
 	{"max-peers", "10000", "connected peers at most; more are refused with 503"},
 	{"ws-rate", "10", "WebSocket connects per second per client IP (burst: twice that); more are refused with 429"},
 	{"shutdown-timeout", "10s", "on SIGTERM, how long to let transfers in flight finish before closing peers"},
+	{"fault-corrupt-chunk", "", "TESTING ONLY: corrupt the first COUNT sends of one chunk to peers, as PATH#INDEX[*COUNT] (COUNT default 1); the cache keeps good bytes"},
 	{"allowed-origins", "", "WebSocket Origin allowlist, comma list of scheme://host[:port] (default: the relay's own origin and localhost/127.0.0.1 on any port)"},
 }
 
@@ -151,6 +153,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	c.WSBurst = max(1, int(2*c.WSRate))
 	if c.ShutdownTimeout, err = time.ParseDuration(get("shutdown-timeout")); err != nil || c.ShutdownTimeout < 0 {
 		return c, fmt.Errorf("%w: --shutdown-timeout %q: want a duration like 10s", ErrConfig, get("shutdown-timeout"))
+	}
+	if v := get("fault-corrupt-chunk"); v != "" {
+		if c.FaultCorrupt, err = parseCorruptFault(v); err != nil {
+			return c, fmt.Errorf("%w: --fault-corrupt-chunk: %w", ErrConfig, err)
+		}
 	}
 	return c, c.Validate()
 }

@@ -80,14 +80,19 @@ func newRelayServer(cfg Config, log *slog.Logger, iceLn net.Listener) (*relaySer
 		return nil, err
 	}
 	s.cache = c
-	r, err := relay.New(c, iceLn, relay.Config{
+	rcfg := relay.Config{
 		PublicIPs:        cfg.PublicIPs,
 		Logger:           log.With("component", "relay"),
 		DisablePeerFetch: !cfg.PeerFetch,
 		PeerTimeoutMin:   cfg.PeerTimeoutMin,
 		BanStrikes:       cfg.BanStrikes,
 		BanDuration:      cfg.BanDuration,
-	})
+	}
+	if f := cfg.FaultCorrupt; f != nil {
+		log.Warn("fault injection on: corrupting chunk sends (testing only)", "path", f.path, "index", f.index, "count", f.left.Load())
+		rcfg.Corrupt = f.apply
+	}
+	r, err := relay.New(c, iceLn, rcfg)
 	if err != nil {
 		c.Close()
 		s.closeOrigin()
