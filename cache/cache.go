@@ -57,6 +57,8 @@ type Stats struct {
 	Stale          uint64 // chunk fetches that found the origin changed
 	PeerFills      uint64 // misses filled from peers
 	PeerRejects    uint64 // peer bytes refused: they did not match the manifest
+	OriginErrors   uint64 // origin calls that failed (5xx, timeouts, bad bodies, refusals)
+	OriginRetries  uint64 // origin calls retried after a transient failure
 }
 
 type manifestEntry struct {
@@ -87,6 +89,7 @@ type Cache struct {
 
 	hits, misses, originFetches, originBytes         atomic.Uint64
 	builds, revalidations, notModified, staleFetches atomic.Uint64
+	originErrors, originRetries                      atomic.Uint64
 	peerCounters
 }
 
@@ -147,6 +150,7 @@ func (c *Cache) Stats() Stats {
 		ManifestBuilds: c.builds.Load(), Revalidations: c.revalidations.Load(),
 		NotModified: c.notModified.Load(), Stale: c.staleFetches.Load(),
 		PeerFills: c.peerFills.Load(), PeerRejects: c.peerRejects.Load(),
+		OriginErrors: c.originErrors.Load(), OriginRetries: c.originRetries.Load(),
 	}
 }
 
@@ -296,6 +300,17 @@ func (c *Cache) loadManifest(ctx context.Context, p string) (*Manifest, error) {
 	if e != nil && now.Before(e.expires) { // refreshed while we waited
 		return e.m, nil
 	}
+	var m *Manifest
+	err := c.retry(ctx, p, func() (err error) {
+		m, err = c.fetchManifest(ctx, p, e, now)
+		return err
+	})
+	return m, err
+}
+
+// fetchManifest makes one origin call for p's manifest: a revalidation of e
+// when there is one, else a whole-file fetch.
+func (c *Cache) fetchManifest(ctx context.Context, p string, e *manifestEntry, now time.Time) (*Manifest, error) {
 	req := Request{Path: p}
 	if e != nil {
 		req.Cond = e.origin
@@ -432,6 +447,18 @@ func (c *Cache) loadChunk(ctx context.Context, m *Manifest, i int) (chunkResult,
 	if e := c.entry(m.Path); e != nil && e.m.SHA256 == m.SHA256 {
 		ifRange = e.origin
 	}
+	var r chunkResult
+	err := c.retry(ctx, m.Path, func() (err error) {
+		r, err = c.fetchChunk(ctx, m, i, ifRange)
+		return err
+	})
+	return r, err
+}
+
+// fetchChunk makes one ranged origin call for chunk i of m and caches the
+// bytes if they match the manifest.
+func (c *Cache) fetchChunk(ctx context.Context, m *Manifest, i int, ifRange Validators) (chunkResult, error) {
+	h := m.Chunks[i]
 	off, n := m.ChunkOffset(i), int64(m.ChunkLen(i))
 	c.originFetches.Add(1)
 	resp, err := c.origin.Fetch(ctx, Request{Path: m.Path, Offset: off, Length: n, IfRange: ifRange})

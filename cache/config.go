@@ -19,6 +19,11 @@ type Config struct {
 	MaxFileSize int64
 	// OriginTimeout bounds one origin call, body included; zero means 60 s.
 	OriginTimeout time.Duration
+	// OriginRetries is how many more times a transiently failed origin call
+	// (5xx, connection error, timeout, truncated body) is tried, with
+	// exponential backoff from 100 ms, within OriginTimeout. Zero means 2;
+	// negative means no retries.
+	OriginRetries int
 	// Logger receives debug logs; nil means none.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -57,6 +62,11 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OriginTimeout == 0 {
 		c.OriginTimeout = 60 * time.Second
+	}
+	if c.OriginRetries == 0 {
+		c.OriginRetries = 2
+	} else if c.OriginRetries < 0 {
+		c.OriginRetries = 0
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -9,6 +9,9 @@ var (
 	ErrBadPath = errors.New("bad path")
 	// ErrOrigin: the origin failed (5xx, timeout, connection error, truncated body).
 	ErrOrigin = errors.New("origin error")
+	// ErrOriginRefused wraps ErrOrigin when the origin refused rather than
+	// failed (a 4xx other than 404/410, a redirect off its host): not retried.
+	ErrOriginRefused = errors.New("origin refused")
 	// ErrTooLarge: the file is larger than the configured maximum.
 	ErrTooLarge = errors.New("file too large")
 	// ErrStale: the origin's content changed under a manifest; fetch the manifest again.

@@ -72,10 +72,10 @@ func NewHTTPOrigin(base string, cfg HTTPOriginConfig) (*HTTPOrigin, error) {
 
 func (o *HTTPOrigin) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
-		return fmt.Errorf("%w: more than 5 redirects", ErrOrigin)
+		return fmt.Errorf("%w: %w: more than 5 redirects", ErrOrigin, ErrOriginRefused)
 	}
 	if req.URL.Scheme != o.base.Scheme || req.URL.Host != o.base.Host {
-		return fmt.Errorf("%w: redirect to %s leaves the origin host", ErrOrigin, req.URL.Redacted())
+		return fmt.Errorf("%w: %w: redirect to %s leaves the origin host", ErrOrigin, ErrOriginRefused, req.URL.Redacted())
 	}
 	return nil
 }
@@ -166,6 +166,9 @@ func (o *HTTPOrigin) Fetch(ctx context.Context, r Request) (*Response, error) {
 	default:
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
+			return nil, fmt.Errorf("%w: %w: %s: origin said %s", ErrOrigin, ErrOriginRefused, r.Path, resp.Status)
+		}
 		return nil, fmt.Errorf("%w: %s: origin said %s", ErrOrigin, r.Path, resp.Status)
 	}
 }

@@ -18,6 +18,9 @@ type Config struct {
 	// MaxRequests bounds one peer's requests in flight; more are answered
 	// ERROR busy. Zero means 32.
 	MaxRequests int
+	// RequestRate bounds one peer's requests per second (burst: one second's
+	// worth); more are answered ERROR busy and counted. Zero means 2000.
+	RequestRate int
 	// SendHighWater and SendLowWater are the data channel's bufferedAmount
 	// watermarks: sending pauses above high and resumes below low. Zero means
 	// 1 MiB and 256 KiB.
@@ -76,8 +79,8 @@ func (c Config) Validate() error {
 		}
 	}
 	switch {
-	case c.MaxRequests < 0:
-		return fmt.Errorf("%w: negative MaxRequests", ErrBadConfig)
+	case c.MaxRequests < 0 || c.RequestRate < 0:
+		return fmt.Errorf("%w: negative MaxRequests or RequestRate", ErrBadConfig)
 	case c.SendHighWater < 0 || c.SendLowWater < 0:
 		return fmt.Errorf("%w: negative send watermark", ErrBadConfig)
 	case c.SendHighWater != 0 && c.SendLowWater > c.SendHighWater:
@@ -106,6 +109,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRequests == 0 {
 		c.MaxRequests = 32
+	}
+	if c.RequestRate == 0 {
+		c.RequestRate = 2000
 	}
 	if c.SendHighWater == 0 {
 		c.SendHighWater = 1 << 20

@@ -92,6 +92,11 @@ func (s *session) startRequest(ctx context.Context, via transport, out *outbox, 
 		s.sendError(out, f.ID, CodeBusy, "relay shutting down")
 		return
 	}
+	if !s.reqRate.Allow() {
+		s.r.stats.rateLimited.Add(1)
+		s.sendError(out, f.ID, CodeBusy, fmt.Sprintf("over %g requests per second", float64(s.reqRate.Limit())))
+		return
+	}
 	select {
 	case s.reqSem <- struct{}{}:
 	default:

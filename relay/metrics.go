@@ -24,6 +24,8 @@ var (
 	descChunksServed  = prometheus.NewDesc("p2pcache_chunks_served_total", "Chunks sent to peers, by where the relay got them.", []string{"source"}, nil)
 	descOriginFetches = prometheus.NewDesc("p2pcache_origin_fetches_total", "Requests sent to the origin (whole files, ranges, revalidations).", nil, nil)
 	descOriginBytes   = prometheus.NewDesc("p2pcache_origin_bytes_total", "Body bytes read from the origin.", nil, nil)
+	descOriginErrors  = prometheus.NewDesc("p2pcache_origin_errors_total", "Origin calls that failed: 5xx, timeouts, truncated or mis-sized bodies, refusals.", nil, nil)
+	descOriginRetries = prometheus.NewDesc("p2pcache_origin_retries_total", "Origin calls retried with backoff after a transient failure.", nil, nil)
 	descPeerFetches   = prometheus.NewDesc("p2pcache_peer_fetches_total", "Chunk requests the relay sent to peers, by result.", []string{"result"}, nil)
 	descPeers         = prometheus.NewDesc("p2pcache_peers_connected", "Peers connected (WebSocket open).", nil, nil)
 	descDataChannels  = prometheus.NewDesc("p2pcache_data_channels_open", "Peers with an open WebRTC data channel.", nil, nil)
@@ -37,7 +39,7 @@ var (
 )
 
 func (c relayCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descChunksServed, descOriginFetches, descOriginBytes, descPeerFetches, descPeers,
+	for _, d := range []*prometheus.Desc{descChunksServed, descOriginFetches, descOriginBytes, descOriginErrors, descOriginRetries, descPeerFetches, descPeers,
 		descDataChannels, descBans, descCacheBytes, descCacheChunks, descEvictions, descBytesSent, descRejected, descHolderIndex} {
 		ch <- d
 	}
@@ -58,6 +60,8 @@ func (c relayCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descOriginFetches, cs.OriginFetches)
 	counter(descOriginBytes, cs.OriginBytes)
+	counter(descOriginErrors, cs.OriginErrors)
+	counter(descOriginRetries, cs.OriginRetries)
 	for res, n := range st.PeerFetches {
 		counter(descPeerFetches, n, res)
 	}
@@ -71,7 +75,7 @@ func (c relayCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range map[string]uint64{
 		"bad_frame": st.BadFrames, "bad_signal": st.BadSignals, "busy": st.Busy, "pong_dropped": st.PongDrops,
 		"slow_consumer": st.SlowConsumers, "banned": st.Refused, "holder_index_full": st.HolderDrops,
-		"peer_bytes_rejected": cs.PeerRejects, "extra_data_channel": st.ExtraChannels,
+		"peer_bytes_rejected": cs.PeerRejects, "extra_data_channel": st.ExtraChannels, "rate_limited": st.RateLimited,
 	} {
 		counter(descRejected, n, reason)
 	}

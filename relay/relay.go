@@ -50,13 +50,13 @@ type Relay struct {
 
 // counters are the relay's cumulative counts; Stats copies them.
 type counters struct {
-	sessions, dataChannels                                atomic.Uint64
-	chunksCache, chunksOrigin, chunksPeer                 atomic.Uint64
-	bytesSent, files                                      atomic.Uint64
-	badFrames, badSignals, busy, pongDrops, slowConsumers atomic.Uint64
-	requestErrors                                         atomic.Uint64
-	peerFetches                                           [numFetchResults]atomic.Uint64
-	bans, refused, extraChannels                          atomic.Uint64
+	sessions, dataChannels                                             atomic.Uint64
+	chunksCache, chunksOrigin, chunksPeer                              atomic.Uint64
+	bytesSent, files                                                   atomic.Uint64
+	badFrames, badSignals, busy, rateLimited, pongDrops, slowConsumers atomic.Uint64
+	requestErrors                                                      atomic.Uint64
+	peerFetches                                                        [numFetchResults]atomic.Uint64
+	bans, refused, extraChannels                                       atomic.Uint64
 }
 
 // Results of asking a peer for a chunk.
@@ -92,6 +92,7 @@ type Stats struct {
 	Bans          uint64 // peers banned for bad bytes
 	Refused       uint64 // connections refused: banned identity
 	ExtraChannels uint64 // data channels beyond the one, refused
+	RateLimited   uint64 // requests refused: over the peer's RequestRate
 	HolderIndex   int    // (chunk, peer) pairs known from HAVE frames
 	HolderDrops   uint64 // HAVE entries dropped: the index was full
 }
@@ -241,6 +242,7 @@ func (r *Relay) newSession(conn Conn, meta Meta) (*session, error) {
 		conn:      conn,
 		start:     time.Now(),
 		reqSem:    make(chan struct{}, r.cfg.MaxRequests),
+		reqRate:   rate.NewLimiter(rate.Limit(r.cfg.RequestRate), r.cfg.RequestRate),
 		uploadSem: make(chan struct{}, r.cfg.MaxUploads),
 		gone:      make(chan struct{}),
 		requests:  make(map[reqKey]context.CancelFunc),
@@ -326,7 +328,7 @@ func (r *Relay) Stats() Stats {
 		BytesSent: c.bytesSent.Load(), Files: c.files.Load(),
 		BadFrames: c.badFrames.Load(), BadSignals: c.badSignals.Load(), Busy: c.busy.Load(),
 		PongDrops: c.pongDrops.Load(), SlowConsumers: c.slowConsumers.Load(), RequestErrors: c.requestErrors.Load(),
-		PeerFetches: pf, Bans: c.bans.Load(), Refused: c.refused.Load(), ExtraChannels: c.extraChannels.Load(),
+		PeerFetches: pf, Bans: c.bans.Load(), Refused: c.refused.Load(), ExtraChannels: c.extraChannels.Load(), RateLimited: c.rateLimited.Load(),
 		HolderIndex: hi, HolderDrops: hd,
 	}
 }

@@ -61,6 +61,7 @@ type session struct {
 	wsOut    *outbox
 	rtt      RTTEstimator
 	reqSem   chan struct{} // a token per request in flight
+	reqRate  *rate.Limiter // requests per second
 
 	lastHeard atomic.Int64 // ns since start
 	dcOpen    atomic.Bool

@@ -42,12 +42,17 @@ type relayServer struct {
 	tls           *tls.Config
 	auth          *authenticator // nil: no token needed
 	wsLimit       *ipLimiter
+	rejected      *prometheus.CounterVec // requests refused at the HTTP edge, by reason
 }
 
 // newRelayServer builds the server; iceLn is handed to the relay.
 func newRelayServer(cfg Config, log *slog.Logger, iceLn net.Listener) (*relayServer, error) {
 	s := &relayServer{cfg: cfg, log: log, origins: newOriginPolicy(cfg.AllowedOrigins), originTimeout: 60 * time.Second,
-		closeOrigin: func() error { return nil }, wsLimit: newIPLimiter(cfg.WSRate, cfg.WSBurst)}
+		closeOrigin: func() error { return nil }, wsLimit: newIPLimiter(cfg.WSRate, cfg.WSBurst),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "p2pcache_edge_rejected_total",
+			Help: "HTTP and WebSocket-upgrade requests refused before reaching the relay core, by reason.",
+		}, []string{"reason"})}
 	if cfg.AuthSecret != "" {
 		s.auth = newAuthenticator(cfg.AuthSecret)
 	}
@@ -146,7 +151,7 @@ func (s *relayServer) routes() *fiber.App {
 		MaxAge:        600,
 	})
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(s.relay.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(s.rejected, s.relay.Collector(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok", "peers": s.relay.Stats().Peers})
@@ -177,24 +182,31 @@ func (s *relayServer) routes() *fiber.App {
 	return app
 }
 
+// reject answers status with a JSON error and counts it under reason in
+// p2pcache_edge_rejected_total.
+func (s *relayServer) reject(c *fiber.Ctx, reason string, status int, msg string) error {
+	s.rejected.WithLabelValues(reason).Inc()
+	return jsonError(c, status, msg)
+}
+
 // upgrade refuses, before any WebRTC state exists, what must not reach the
 // relay: a non-WebSocket request or a foreign Origin.
 func (s *relayServer) upgrade(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
-		return jsonError(c, http.StatusUpgradeRequired, "GET /ws is a WebSocket endpoint")
+		return s.reject(c, "not_websocket", http.StatusUpgradeRequired, "GET /ws is a WebSocket endpoint")
 	}
 	if origin := c.Get(fiber.HeaderOrigin); !s.origins.allowed(origin, c.Hostname()) {
 		s.log.Info("websocket origin refused", "origin", origin, "ip", c.IP())
-		return jsonError(c, http.StatusForbidden, "origin "+origin+" is not allowed (see --allowed-origins)")
+		return s.reject(c, "origin", http.StatusForbidden, "origin "+origin+" is not allowed (see --allowed-origins)")
 	}
 	if !s.wsLimit.allow(c.IP(), time.Now()) {
-		return jsonError(c, http.StatusTooManyRequests, "too many WebSocket connects from this address; slow down")
+		return s.reject(c, "rate_limited", http.StatusTooManyRequests, "too many WebSocket connects from this address; slow down")
 	}
 	g := grant{}
 	if s.auth != nil {
 		var err error
 		if g, err = s.auth.verify(c.Query("access_token")); err != nil {
-			return jsonError(c, http.StatusUnauthorized, err.Error())
+			return s.reject(c, "unauthorized", http.StatusUnauthorized, err.Error())
 		}
 	}
 	identity := g.subject
@@ -202,10 +214,10 @@ func (s *relayServer) upgrade(c *fiber.Ctx) error {
 		identity = c.IP()
 	}
 	if s.relay.Banned(identity) {
-		return jsonError(c, http.StatusForbidden, "banned for sending bad data; try again later")
+		return s.reject(c, "banned", http.StatusForbidden, "banned for sending bad data; try again later")
 	}
 	if s.relay.PeerCount() >= s.cfg.MaxPeers {
-		return jsonError(c, http.StatusServiceUnavailable, "relay is full; try again later")
+		return s.reject(c, "full", http.StatusServiceUnavailable, "relay is full; try again later")
 	}
 	meta := relay.Meta{Remote: c.Context().RemoteAddr().String(), Identity: identity}
 	if len(g.prefixes) > 0 {
@@ -233,15 +245,15 @@ func (s *relayServer) authorize(c *fiber.Ctx) error {
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		var ok bool
 		if tok, ok = strings.CutPrefix(h, "Bearer "); !ok {
-			return jsonError(c, http.StatusUnauthorized, "Authorization must be: Bearer <token>")
+			return s.reject(c, "unauthorized", http.StatusUnauthorized, "Authorization must be: Bearer <token>")
 		}
 	}
 	g, err := s.auth.verify(strings.TrimSpace(tok))
 	if err != nil {
-		return jsonError(c, http.StatusUnauthorized, err.Error())
+		return s.reject(c, "unauthorized", http.StatusUnauthorized, err.Error())
 	}
 	if p, err := requestPath(c); err == nil && !g.allows(p) {
-		return jsonError(c, http.StatusUnauthorized, "unauthorized: the token does not cover "+p)
+		return s.reject(c, "out_of_scope", http.StatusUnauthorized, "unauthorized: the token does not cover "+p)
 	}
 	return c.Next()
 }

@@ -35,8 +35,15 @@ func TestMain(m *testing.M) {
 }
 
 // startServer runs the relay binary's server in-process on random loopback
-// ports; origin "" is the built-in demo.
+// ports; origin "" is the built-in demo. It returns the HTTP base URL.
 func startServer(t testing.TB, origin string, args ...string) string {
+	t.Helper()
+	base, _ := startServerAddrs(t, origin, args...)
+	return base
+}
+
+// startServerAddrs is startServer, also returning the ICE-TCP address.
+func startServerAddrs(t testing.TB, origin string, args ...string) (base, ice string) {
 	t.Helper()
 	cfg, err := parseConfig(append([]string{"--origin", origin}, args...), func(string) string { return "" }, io.Discard)
 	if err != nil {
@@ -66,7 +73,7 @@ func startServer(t testing.TB, origin string, args ...string) string {
 		}
 		<-done
 	})
-	return "http://" + httpLn.Addr().String()
+	return "http://" + httpLn.Addr().String(), iceLn.Addr().String()
 }
 
 func get(t testing.TB, url string, hdr map[string]string) (*http.Response, []byte) {
