@@ -154,9 +154,22 @@ func (p *Peer) send(f *relay.Frame) error {
 	return nil
 }
 
+// StopReading makes the peer a stuck consumer: it stops reading the data
+// channel (its requests stall, the relay's sends back up) but keeps its
+// connection and pings. It exists for tests and benchmarks of the relay's
+// slow-consumer policy; Close still releases everything.
+func (p *Peer) StopReading() { p.stallOnce.Do(func() { close(p.stalled) }) }
+
 func (p *Peer) readDC() {
 	buf := make([]byte, relay.MaxMessageSize)
 	for {
+		select {
+		case <-p.stalled:
+			<-p.done
+			p.fail(ErrClosed)
+			return
+		default:
+		}
 		n, isString, err := p.raw.ReadDataChannel(buf)
 		if err != nil {
 			if errors.Is(err, io.EOF) || isClosedErr(err) {

@@ -92,6 +92,8 @@ type Peer struct {
 	closed  bool
 
 	closeOnce sync.Once
+	stalled   chan struct{} // closed by StopReading
+	stallOnce sync.Once
 	bytesIn   atomic.Uint64
 	served    atomic.Uint64
 }
@@ -116,7 +118,7 @@ func Dial(ctx context.Context, relayURL string, opts Options) (*Peer, error) {
 	if opts.HoldBytes == 0 {
 		opts.HoldBytes = 64 << 20
 	}
-	p := &Peer{opts: opts, log: opts.Logger, start: time.Now(), done: make(chan struct{}), pending: make(map[uint32]*call), serving: make(chan struct{}, maxServing)}
+	p := &Peer{opts: opts, log: opts.Logger, start: time.Now(), done: make(chan struct{}), stalled: make(chan struct{}), pending: make(map[uint32]*call), serving: make(chan struct{}, maxServing)}
 	if !opts.NoServe {
 		held, err := cache.NewChunkLRU(opts.HoldBytes)
 		if err != nil {
