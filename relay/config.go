@@ -39,8 +39,11 @@ type Config struct {
 	// WriteTimeout bounds one WebSocket write. Zero means 10 s.
 	WriteTimeout time.Duration
 	// ICEDisconnectedTimeout, ICEFailedTimeout and ICEKeepalive tune ICE
-	// consent checks; zero means 3 s, 6 s and 1 s. A peer whose WebSocket
-	// closes is dropped at once whatever these say.
+	// consent checks; zero means 5 s, 30 s and 2 s. On ICE-TCP the checks
+	// queue behind the data in flight on the same TCP stream, so a slow
+	// downstream delays them by seconds: short timeouts would drop busy,
+	// healthy peers (30 s matches browsers' consent freshness). A peer whose
+	// WebSocket closes is dropped at once whatever these say.
 	ICEDisconnectedTimeout, ICEFailedTimeout, ICEKeepalive time.Duration
 
 	// DisablePeerFetch stops filling cache misses from peers that hold the
@@ -126,9 +129,9 @@ func (c Config) withDefaults() Config {
 	def(&c.PingInterval, time.Second)
 	def(&c.IdleTimeout, 30*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
-	def(&c.ICEDisconnectedTimeout, 3*time.Second)
-	def(&c.ICEFailedTimeout, 6*time.Second)
-	def(&c.ICEKeepalive, time.Second)
+	def(&c.ICEDisconnectedTimeout, 5*time.Second)
+	def(&c.ICEFailedTimeout, 30*time.Second)
+	def(&c.ICEKeepalive, 2*time.Second)
 	def(&c.PeerTimeoutMin, 200*time.Millisecond)
 	def(&c.BanDuration, 10*time.Minute)
 	if c.BanStrikes == 0 {

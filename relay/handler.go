@@ -88,10 +88,6 @@ func (s *session) onHave(f *Frame) {
 }
 
 func (s *session) startRequest(ctx context.Context, via transport, out *outbox, f Frame) {
-	if s.r.draining.Load() {
-		s.sendError(out, f.ID, CodeBusy, "relay shutting down")
-		return
-	}
 	if !s.reqRate.Allow() {
 		s.r.stats.rateLimited.Add(1)
 		s.sendError(out, f.ID, CodeBusy, fmt.Sprintf("over %g requests per second", float64(s.reqRate.Limit())))
@@ -119,12 +115,14 @@ func (s *session) startRequest(ctx context.Context, via transport, out *outbox, 
 	s.requests[key] = cancel
 	s.wg.Add(1)
 	s.mu.Unlock()
+	s.lastReq.Store(int64(time.Since(s.start)))
 	go func() {
 		defer s.wg.Done()
 		defer func() {
 			s.mu.Lock()
 			delete(s.requests, key)
 			s.mu.Unlock()
+			s.lastReq.Store(int64(time.Since(s.start)))
 			cancel()
 			<-s.reqSem
 		}()

@@ -48,6 +48,9 @@ func newOutbox(ctrl, data int, write func(msg) error, ready func(context.Context
 	return &outbox{ctrl: make(chan msg, ctrl), data: make(chan msg, data), write: write, ready: ready}
 }
 
+// pending counts the messages queued and not yet taken by the writer.
+func (o *outbox) pending() int { return len(o.ctrl) + len(o.data) }
+
 // trySend queues a control message without waiting; false if the queue is full.
 func (o *outbox) trySend(m msg) bool {
 	select {

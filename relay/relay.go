@@ -150,16 +150,43 @@ func (r *Relay) Close() error {
 	return r.mux.Close()
 }
 
-// Shutdown stops taking peers and new requests, waits until the requests in
-// flight are answered or ctx ends, and then closes like Close.
+// shutdownQuiet is how long a peer must have had no request in flight for
+// Shutdown to count its transfers done: a file is many chunk requests, and
+// the gaps between them are not the end of the file.
+const shutdownQuiet = 300 * time.Millisecond
+
+// Shutdown drains the relay: it takes no new peers, keeps serving the peers
+// it has until none has had a request in flight for shutdownQuiet (their
+// transfers are done) or ctx ends, and then closes like Close.
 func (r *Relay) Shutdown(ctx context.Context) error {
 	r.draining.Store(true)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
-	for r.inFlight() > 0 {
+	last := time.Now()
+	for n := r.busyPeers(); n > 0; n = r.busyPeers() {
+		if time.Since(last) >= time.Second {
+			r.log.Info("shutdown: waiting for transfers in flight", "peers", n)
+			last = time.Now()
+		}
 		select {
 		case <-ctx.Done():
-			r.log.Warn("shutdown: closing peers with requests in flight", "requests", r.inFlight())
+			r.log.Warn("shutdown: closing peers with transfers in flight", "peers", r.busyPeers())
+			return r.Close()
+		case <-t.C:
+		}
+	}
+	// Say bye, and give the peers a moment to take in what was sent and
+	// leave on their own before they are closed.
+	for _, s := range r.sessionList() {
+		s.signal(Signal{Type: SignalBye, Code: "shutting_down", Message: "relay shutting down"})
+	}
+	grace := time.NewTimer(byeGrace)
+	defer grace.Stop()
+	for r.PeerCount() > 0 {
+		select {
+		case <-ctx.Done():
+			return r.Close()
+		case <-grace.C:
 			return r.Close()
 		case <-t.C:
 		}
@@ -167,19 +194,35 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 	return r.Close()
 }
 
-// inFlight counts peers' requests being answered.
-func (r *Relay) inFlight() int {
+// byeGrace is how long Shutdown waits for peers to leave after its bye.
+const byeGrace = time.Second
+
+// sessionList is a snapshot of the sessions.
+func (r *Relay) sessionList() []*session {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	ss := make([]*session, 0, len(r.sessions))
 	for s := range r.sessions {
 		ss = append(ss, s)
 	}
-	r.mu.Unlock()
+	return ss
+}
+
+// busyPeers counts peers with a request in flight, one that ended less than
+// shutdownQuiet ago, or answers not yet sent on their data channel.
+func (r *Relay) busyPeers() int {
 	n := 0
-	for _, s := range ss {
+	for _, s := range r.sessionList() {
 		s.mu.Lock()
-		n += len(s.requests)
+		busy := len(s.requests) > 0 || time.Since(s.start)-time.Duration(s.lastReq.Load()) < shutdownQuiet && s.lastReq.Load() != 0
+		// Answered is not delivered: wait for the bytes queued for the peer.
+		if s.dcOut != nil && (s.dcOut.pending() > 0 || s.dc.BufferedAmount() > 0) {
+			busy = true
+		}
 		s.mu.Unlock()
+		if busy {
+			n++
+		}
 	}
 	return n
 }
@@ -249,6 +292,8 @@ func (r *Relay) newSession(conn Conn, meta Meta) (*session, error) {
 		pulls:     make(map[uint32]*pull),
 		files:     make(map[cache.Hash]map[cache.Hash]struct{}),
 	}
+	s.lowWater = make(chan struct{}, 1)
+	s.wsOut = newOutbox(r.cfg.SignalQueue, 16, s.writeWS, nil)
 	s.serves.Store(true)
 	if r.cfg.UploadRate > 0 {
 		s.uploadRate = rate.NewLimiter(rate.Limit(r.cfg.UploadRate), max(r.cfg.UploadRate, cache.MaxChunkSize))
@@ -287,12 +332,7 @@ type PeerInfo struct {
 
 // Peers lists the connected peers, oldest first.
 func (r *Relay) Peers() []PeerInfo {
-	r.mu.Lock()
-	ss := make([]*session, 0, len(r.sessions))
-	for s := range r.sessions {
-		ss = append(ss, s)
-	}
-	r.mu.Unlock()
+	ss := r.sessionList()
 	out := make([]PeerInfo, 0, len(ss))
 	for _, s := range ss {
 		out = append(out, s.info())

@@ -64,6 +64,7 @@ type session struct {
 	reqRate  *rate.Limiter // requests per second
 
 	lastHeard atomic.Int64 // ns since start
+	lastReq   atomic.Int64 // ns since start: a request began or ended
 	dcOpen    atomic.Bool
 	bytesSent atomic.Uint64
 
@@ -116,11 +117,15 @@ func (s *session) close(cause error) {
 		return
 	}
 	s.closed = true
+	s.log.Debug("session closing", "cause", cause)
 	close(s.gone)
 	if s.cancel != nil {
 		s.cancel(cause)
 	}
-	s.conn.Close() // unblocks the read loop
+	// Unblock the read loop. Close alone may not: a WebSocket hijacked from
+	// fasthttp is only closed when its handler returns.
+	s.conn.SetReadDeadline(time.Unix(1, 0))
+	s.conn.Close()
 }
 
 // serve runs the session on the caller's goroutine (Accept's).
@@ -134,8 +139,6 @@ func (s *session) serve(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
-	s.lowWater = make(chan struct{}, 1)
-	s.wsOut = newOutbox(s.r.cfg.SignalQueue, 16, s.writeWS, nil)
 	var wsDone sync.WaitGroup
 	wsDone.Add(1)
 	go func() {

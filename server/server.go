@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -43,6 +44,7 @@ type relayServer struct {
 	auth          *authenticator // nil: no token needed
 	wsLimit       *ipLimiter
 	rejected      *prometheus.CounterVec // requests refused at the HTTP edge, by reason
+	draining      atomic.Bool            // shutdown began: no new peers
 }
 
 // newRelayServer builds the server; iceLn is handed to the relay.
@@ -116,7 +118,10 @@ func newRelayServer(cfg Config, log *slog.Logger, iceLn net.Listener) (*relaySer
 	return s, nil
 }
 
-func (s *relayServer) routes() *fiber.App {
+// newApp is the Fiber app with the relay's error handling: errors and
+// panics are logged and answered with a generic JSON error, so no internal
+// detail reaches a client.
+func (s *relayServer) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "p2pcache",
 		DisableStartupMessage: true,
@@ -143,6 +148,11 @@ func (s *relayServer) routes() *fiber.App {
 			s.log.Error("panic in handler", "path", c.Path(), "panic", e)
 		},
 	}))
+	return app
+}
+
+func (s *relayServer) routes() *fiber.App {
+	app := s.newApp()
 	public := cors.New(cors.Config{
 		AllowOrigins:  "*",
 		AllowMethods:  "GET,HEAD,OPTIONS",
@@ -194,6 +204,9 @@ func (s *relayServer) reject(c *fiber.Ctx, reason string, status int, msg string
 func (s *relayServer) upgrade(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
 		return s.reject(c, "not_websocket", http.StatusUpgradeRequired, "GET /ws is a WebSocket endpoint")
+	}
+	if s.draining.Load() {
+		return s.reject(c, "shutting_down", http.StatusServiceUnavailable, "relay is shutting down; try again shortly")
 	}
 	if origin := c.Get(fiber.HeaderOrigin); !s.origins.allowed(origin, c.Hostname()) {
 		s.log.Info("websocket origin refused", "origin", origin, "ip", c.IP())
@@ -302,6 +315,7 @@ func (s *relayServer) serve(ln net.Listener) error {
 // to timeout, drops every peer (their WebSocket handlers return), stops the
 // HTTP server and closes the cache and origin.
 func (s *relayServer) shutdown(timeout time.Duration) error {
+	s.draining.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	err := s.relay.Shutdown(ctx)

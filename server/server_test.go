@@ -25,6 +25,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
 	goleak.VerifyTestMain(m,
 		// fasthttp keeps a process-wide Date-header ticker forever, and its
 		// worker-pool cleaner notices a stopped server only after its 10 s

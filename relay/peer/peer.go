@@ -201,7 +201,7 @@ func (p *Peer) offer(ctx context.Context) error {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.DetachDataChannels()
-	se.SetICETimeouts(3*time.Second, 6*time.Second, time.Second)
+	se.SetICETimeouts(5*time.Second, 30*time.Second, 2*time.Second) // as the relay's: checks queue behind data on ICE-TCP
 	api := webrtc.NewAPI(
 		webrtc.WithSettingEngine(se),
 		webrtc.WithMediaEngine(&webrtc.MediaEngine{}),
@@ -302,7 +302,7 @@ func (p *Peer) readWS(answered chan<- error) {
 			if !gotAnswer {
 				answered <- err
 			}
-			p.fail(err)
+			p.wsLost(err)
 			return
 		}
 		if typ == websocket.BinaryMessage {
@@ -334,9 +334,35 @@ func (p *Peer) readWS(answered chan<- error) {
 				answered <- fmt.Errorf("%w: relay: %s: %s", ErrConnect, sig.Code, sig.Message)
 			}
 		case relay.SignalBye:
-			p.fail(fmt.Errorf("%w: relay said bye", ErrClosed))
+			// The relay is leaving (shutting down): it closes the WebSocket
+			// next, and wsLost lets the answers already sent arrive.
+			p.log.Debug("relay said bye", "code", sig.Code, "message", sig.Message)
 		}
 	}
+}
+
+// wsLostGrace is how long answers already on their way over the data channel
+// may still arrive after the WebSocket is lost.
+const wsLostGrace = 5 * time.Second
+
+// wsLost handles the signaling WebSocket ending. Without a data channel the
+// connection is over. With one, the relay has dropped the peer (it does when
+// the WebSocket goes), but bytes it sent before may still be in flight or in
+// the data channel's receive queue: calls go on until the data channel
+// closes (readDC fails them then) or wsLostGrace passes.
+func (p *Peer) wsLost(err error) {
+	p.mu.Lock()
+	hasDC := p.raw != nil
+	p.mu.Unlock()
+	if hasDC {
+		t := time.NewTimer(wsLostGrace)
+		defer t.Stop()
+		select {
+		case <-p.done:
+		case <-t.C:
+		}
+	}
+	p.fail(err)
 }
 
 func (p *Peer) readSignal() (*relay.Signal, error) {
@@ -451,3 +477,6 @@ var ErrClosed = relay.ErrClosed
 func isClosedErr(err error) bool {
 	return err != nil && (errors.Is(err, ErrClosed) || strings.Contains(err.Error(), "closed"))
 }
+
+// BytesIn is the data-channel payload received so far, every message counted.
+func (p *Peer) BytesIn() uint64 { return p.bytesIn.Load() }
