@@ -67,6 +67,11 @@ type Config struct {
 	// frames. Zero means 1 << 20 (~100 MB of index at most).
 	MaxHolderEntries int
 
+	// NoWriteCoalescing writes each ICE-TCP packet with its own syscall, as
+	// pion does; the zero value batches the packets queued behind a write in
+	// progress into the next one (see coalesce.go). For A/B measurements.
+	NoWriteCoalescing bool
+
 	// Corrupt is fault injection for end-to-end tests of clients: when set,
 	// every chunk the relay sends passes through it (path as requested, may
 	// be empty for a by-hash request) and goes out as the bytes it returns.

@@ -52,7 +52,7 @@ type testRelay struct {
 
 // startRelay runs a relay on random loopback ports over a directory origin
 // holding files (name → contents).
-func startRelay(t *testing.T, files map[string][]byte, cfg cache.Config, opts ...func(*relay.Config)) *testRelay {
+func startRelay(t testing.TB, files map[string][]byte, cfg cache.Config, opts ...func(*relay.Config)) *testRelay {
 	t.Helper()
 	dir := t.TempDir()
 	for name, b := range files {

@@ -156,6 +156,7 @@ func (s *session) serveRequest(ctx context.Context, out *outbox, f *Frame) error
 			return fmt.Errorf("%w: the token does not cover %s", errForbidden, p)
 		}
 	}
+	ctx = context.WithValue(ctx, requesterKey{}, s)
 	switch f.Type {
 	case TypeGetManifest:
 		m, err := c.Manifest(ctx, f.Path)

@@ -26,6 +26,8 @@ import (
 //   - detached data channels: the session reads frames in a goroutine it owns
 //     instead of in pion's callback.
 //   - ICE timeouts: the defaults notice a dead peer after ~30 s.
+//   - write coalescing on each ICE-TCP connection (coalesce.go): the packets
+//     queued behind a write in progress go out in one syscall.
 //   - the TCPMux's first-STUN timeout: a connection that never sends a STUN
 //     binding request is closed after 5 s, not pion's 30.
 func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, *ice.TCPMuxDefault, error) {
@@ -66,6 +68,9 @@ func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, 
 		return context.WithTimeout(context.Background(), 10*time.Second)
 	})
 	se.DetachDataChannels()
+	if !cfg.NoWriteCoalescing {
+		l = coalescingListener{l}
+	}
 	mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{
 		Listener:                     l,
 		Logger:                       lf.NewLogger("ice-tcp"),

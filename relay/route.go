@@ -21,6 +21,10 @@ const defaultPeerRate = 8 << 20 // bytes per second
 // maxTries bounds the holders asked for one chunk before the origin.
 const maxTries = 3
 
+// requesterKey is the context key of the session whose request caused a
+// cache miss: the relay never asks that peer for the chunk it is asking for.
+type requesterKey struct{}
+
 // FetchChunk implements cache.PeerSource: it fills a cache miss from the
 // connected peer expected to deliver chunk i of m soonest.
 //
@@ -32,14 +36,16 @@ const maxTries = 3
 // timeout, disconnect or refusal the next holder is tried (a hedge), up to
 // three, and then the origin. Bytes are verified here: a peer that sends
 // bytes not matching the manifest gets a strike, and BanStrikes strikes
-// disconnect it and ban its identity for BanDuration.
+// disconnect it and ban its identity for BanDuration. The peer whose request
+// caused the miss is never asked.
 func (r *Relay) FetchChunk(ctx context.Context, m *cache.Manifest, i int) ([]byte, error) {
 	if r.cfg.DisablePeerFetch {
 		return nil, ErrNoHolder
 	}
 	h := m.Chunks[i]
 	n := m.ChunkLen(i)
-	cands := r.rank(r.holders.of(h), n)
+	self, _ := ctx.Value(requesterKey{}).(*session)
+	cands := r.rank(r.holders.of(h), n, self)
 	for _, c := range cands[:min(len(cands), maxTries)] {
 		s := c.s
 		tctx, cancel := context.WithTimeoutCause(ctx, c.timeout, ErrTimeout)
@@ -83,10 +89,10 @@ type candidate struct {
 }
 
 // rank orders usable holders by expected completion time for an n-byte chunk.
-func (r *Relay) rank(ss []*session, n int) []candidate {
+func (r *Relay) rank(ss []*session, n int, self *session) []candidate {
 	out := make([]candidate, 0, len(ss))
 	for _, s := range ss {
-		if s.isGone() || !s.serves.Load() || !s.dcOpen.Load() {
+		if s == self || s.isGone() || !s.serves.Load() || !s.dcOpen.Load() {
 			continue
 		}
 		rtt := s.rtt.Get()

@@ -364,6 +364,7 @@ func (s *session) onOpen(ctx context.Context, dc *webrtc.DataChannel) {
 	s.dcOut = newOutbox(64, 16, func(m msg) error {
 		n, err := raw.WriteDataChannel(m.b, false)
 		s.bytesSent.Add(uint64(n))
+		s.r.stats.bytesSent.Add(uint64(n))
 		return err
 	}, func(ctx context.Context) error { return s.waitBuffered(ctx, dc) })
 	out := s.dcOut
@@ -477,6 +478,7 @@ func (s *session) writeWS(m msg) error {
 	err := s.conn.WriteMessage(m.typ, m.b)
 	if err == nil && m.typ == BinaryMessage {
 		s.bytesSent.Add(uint64(len(m.b)))
+		s.r.stats.bytesSent.Add(uint64(len(m.b)))
 	}
 	return err
 }

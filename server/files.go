@@ -19,7 +19,7 @@ import (
 // requestPath takes the path after /files/ or /manifest/, percent-decoded
 // once, as the cache names it.
 func requestPath(c *fiber.Ctx) (string, error) {
-	raw := c.Params("*")
+	raw := strings.Clone(c.Params("*")) // fasthttp reuses the request's bytes
 	p, err := url.PathUnescape(raw)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", cache.ErrBadPath, err)

@@ -123,7 +123,11 @@ func newRelayServer(cfg Config, log *slog.Logger, iceLn net.Listener) (*relaySer
 // detail reaches a client.
 func (s *relayServer) newApp() *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:               "p2pcache",
+		AppName: "p2pcache",
+		// Strings from the request (params, headers, query) outlive handlers
+		// here: paths become cache keys. Immutable makes Fiber copy them
+		// instead of handing out views of fasthttp's reused buffers.
+		Immutable:             true,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          5 * time.Minute,

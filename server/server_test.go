@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -263,4 +266,50 @@ func TestDemoLargestImageOverICETCP(t *testing.T) {
 	}
 	t.Logf("%s: %d bytes in %v (first byte %v), connect %+v", largest, len(f.Data), f.Elapsed, f.FirstByte, p.Timings())
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestFilesConcurrentPaths: many keep-alive clients asking for different
+// files at once each get the file they asked for (fasthttp reuses request
+// buffers; a path kept past its handler would turn into another request's).
+func TestFilesConcurrentPaths(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{}
+	for i := range 6 {
+		name := fmt.Sprintf("f%d-%s.bin", i, strings.Repeat("x", i*7))
+		b := bytes.Repeat([]byte{byte('a' + i)}, 100_000+i*70_000)
+		files[name] = b
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	base := startServer(t, dir, "--cache-size", "300KiB") // misses keep the origin busy
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			names := make([]string, 0, len(files))
+			for n := range files {
+				names = append(names, n)
+			}
+			for i := range 100 {
+				name := names[(i+w)%len(names)]
+				resp, err := client.Get(base + "/files/" + name)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || !bytes.Equal(b, files[name]) {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := bad.Load(); n > 0 {
+		t.Fatalf("%d of 800 responses were not the file asked for", n)
+	}
 }

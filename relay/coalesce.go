@@ -1,0 +1,128 @@
+package relay
+
+import (
+	"net"
+	"sync"
+)
+
+// Write coalescing on ICE-TCP connections.
+//
+// pion sends every SCTP packet (≈1.2 KB) as its own DTLS record, and ICE-TCP
+// frames each as its own Write: one syscall per packet, a quarter of the
+// relay's CPU when it streams. A coalescedConn turns those into few large
+// writes without delaying any: Write copies the packet into a buffer and
+// returns, and one flusher goroutine writes out whatever has gathered. A
+// lone packet goes out at once; while one write syscall runs, the packets
+// behind it gather into the next. There is no timer and no Nagle-style wait.
+//
+// The buffer is bounded (maxCoalesce): a writer ahead of the socket blocks,
+// as it would on the kernel's send buffer. A write error is returned by the
+// next Write; Close drops what is unsent (the peer is going away).
+
+// maxCoalesce bounds the bytes a coalescedConn holds unsent.
+const maxCoalesce = 256 << 10
+
+// coalescingListener wraps every accepted connection in a coalescedConn.
+type coalescingListener struct{ net.Listener }
+
+func (l coalescingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return newCoalescedConn(c), nil
+}
+
+type coalescedConn struct {
+	net.Conn
+	flushed chan struct{} // closed when the flusher ends
+
+	mu      sync.Mutex // guards the following
+	cond    *sync.Cond // signalled when buf gains bytes, drains, or the conn ends
+	buf     []byte     // bytes waiting for the flusher
+	spare   []byte     // the flusher's previous buffer, for reuse
+	writing bool       // the flusher is writing a batch
+	err     error      // the write error that ended the flusher
+	closed  bool
+}
+
+func newCoalescedConn(c net.Conn) *coalescedConn {
+	cc := &coalescedConn{Conn: c, flushed: make(chan struct{})}
+	cc.cond = sync.NewCond(&cc.mu)
+	go cc.flush()
+	return cc
+}
+
+// Write queues p and returns; it waits only while maxCoalesce bytes are
+// already queued.
+func (c *coalescedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.buf) > 0 && len(c.buf)+len(p) > maxCoalesce && c.err == nil && !c.closed {
+		c.cond.Wait()
+	}
+	switch {
+	case c.err != nil:
+		return 0, c.err
+	case c.closed:
+		return 0, net.ErrClosed
+	}
+	c.buf = append(c.buf, p...)
+	c.cond.Broadcast()
+	return len(p), nil
+}
+
+// flush writes batches until the conn is closed or a write fails.
+func (c *coalescedConn) flush() {
+	defer close(c.flushed)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for {
+		for len(c.buf) == 0 && !c.closed {
+			c.cond.Wait()
+		}
+		if c.closed {
+			return
+		}
+		out := c.buf
+		c.buf, c.spare = c.spare[:0], nil
+		c.writing = true
+		c.cond.Broadcast() // room for writers
+		c.mu.Unlock()
+		_, err := c.Conn.Write(out)
+		c.mu.Lock()
+		c.writing = false
+		c.cond.Broadcast() // for drained
+		if cap(out) <= 2*maxCoalesce {
+			c.spare = out[:0]
+		}
+		if err != nil {
+			c.err = err
+			c.cond.Broadcast()
+			return
+		}
+	}
+}
+
+// drained reports whether every byte written has been handed to the socket.
+func (c *coalescedConn) drained() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.buf) == 0 && !c.writing
+}
+
+// Close closes the connection, dropping unsent bytes, and waits for the
+// flusher. It is idempotent.
+func (c *coalescedConn) Close() error {
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	err := c.Conn.Close() // unblocks a write in progress
+	<-c.flushed
+	if already {
+		return nil
+	}
+	return err
+}
