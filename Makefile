@@ -2,11 +2,13 @@
 SHELL := /bin/bash
 GO ?= go
 FUZZTIME ?= 10s
+# The bench harness's flags; see go run ./bench -h.
+BENCH_ARGS ?= --quick --json bench/out/quick.json --html bench/out/quick.html
 # Fuzz targets, as package:Target.
 FUZZ_TARGETS := ./relay:FuzzDecodeFrame ./relay:FuzzParseSignal ./cache:FuzzParseManifest ./cache:FuzzCleanPath ./server:FuzzParseSize
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-go test-js test-browser fuzz bench lint clean
+.PHONY: help run build test test-go test-js test-browser fuzz bench bench-micro lint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,7 +46,10 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
-bench: ## micro-benchmarks (cache, relay frame codec, fetch over WebRTC vs HTTP)
+bench: ## the bench harness: relay over WebRTC vs HTTP(S) side by side, report in bench/out/ (BENCH_ARGS="--peers 1,10,100" for more)
+	$(GO) run ./bench $(BENCH_ARGS)
+
+bench-micro: ## micro-benchmarks (cache, relay frame codec and writes, fetch over WebRTC vs HTTP)
 	$(GO) test -run='^$$' -bench=. -benchmem ./cache/ ./relay/ ./server/
 
 clean: ## remove build and test output

@@ -21,6 +21,13 @@ export interface ConnectOptions {
   webrtcTimeoutMs?: number;
   /** Byte bound of the in-memory chunk cache (peer role and local repeat fetches). Default 64 MiB. */
   peerCacheBytes?: number;
+  /**
+   * Peer role. true: announce the chunks held in the chunk cache to the relay
+   * (HAVE frames over the data channel) and serve them when the relay asks.
+   * false: opt out (a metered network, say): the offer says serve: false, no
+   * HAVE is sent and the relay's GET_CHUNK is refused. Default true.
+   */
+  serve?: boolean;
   /** GET_CHUNK requests in flight per fetch. Default 8. */
   maxInFlight?: number;
   /** Requests in flight over all fetches (the relay answers busy past its own limit, 32 by default). Default 24. */
@@ -112,8 +119,35 @@ export interface Stats {
   reconnects: number;
   inFlight: number;
   cache: { bytes: number; chunks: number; maxBytes: number; evictions: number };
-  /** Peer role: chunks served to the relay, bytes, and requests for chunks not held. */
-  served: { chunks: number; bytes: number; misses: number };
+  /**
+   * Peer role: chunks served to the relay, bytes, requests for chunks not
+   * held, HAVE frames sent, and files announced on the current data channel.
+   */
+  served: { chunks: number; bytes: number; misses: number; haveFrames: number; announcedFiles: number };
+  /** Milestones of the latest connection attempt; null before the first. */
+  connect: ConnectTimings | null;
+}
+
+/**
+ * Milestones of one connection, in ms since it began (the WebSocket was
+ * created); null for a milestone not reached (yet, or at all: the WebRTC
+ * ones on the WebSocket rung).
+ */
+export interface ConnectTimings {
+  /** WebSocket open. */
+  ws: number | null;
+  /** The relay's hello arrived. */
+  hello: number | null;
+  /** The SDP offer was sent. */
+  offer: number | null;
+  /** The relay's answer arrived. */
+  answer: number | null;
+  /** ICE connected: the TCP connection to the relay's ICE port and its STUN checks. */
+  ice: number | null;
+  /** The peer connection is connected (DTLS handshake done). */
+  dtls: number | null;
+  /** The data channel opened (SCTP association up). */
+  dataChannel: number | null;
 }
 
 export interface AutoloadOptions {
@@ -149,6 +183,12 @@ export declare class Client extends EventTarget {
   constructor(options?: ConnectOptions);
   /** The relay base URL in use. */
   readonly relay: string;
+  /**
+   * The RTCPeerConnection of the current connection, null on the WebSocket
+   * and HTTP rungs. For diagnostics such as getStats() (which ICE candidate
+   * pair carries the data channel); do not close or renegotiate it.
+   */
+  readonly peerConnection: RTCPeerConnection | null;
   /**
    * Fetch a file (path relative to the origin; a leading '/' is fine).
    * Resolves with a Response of verified bytes; rejects with a P2PCacheError
@@ -244,9 +284,13 @@ export declare const MAX_CHUNK_DATA: 65516;
 export declare const MAX_MANIFEST_DATA: 65520;
 export declare const BUFFER_HIGH: number;
 export declare const BUFFER_LOW: number;
+/** Peer role: the most files tracked and announced with HAVE (1024). */
+export declare const MAX_ANNOUNCED_FILES: number;
+/** Peer role: changes within this many ms go out as one HAVE per file (250). */
+export declare const HAVE_DELAY_MS: number;
 export declare const VERIFY_RETRIES: number;
 export declare const DEFAULTS: Readonly<Required<Pick<ConnectOptions,
-  'timeoutMs' | 'peerCacheBytes' | 'maxInFlight' | 'maxRequests' | 'requestTimeoutMs' | 'retryWindowMs' | 'pingIntervalMs' | 'idleTimeoutMs' | 'reconnect' | 'backoffBaseMs' | 'backoffMaxMs'>>>;
+  'timeoutMs' | 'serve' | 'peerCacheBytes' | 'maxInFlight' | 'maxRequests' | 'requestTimeoutMs' | 'retryWindowMs' | 'pingIntervalMs' | 'idleTimeoutMs' | 'reconnect' | 'backoffBaseMs' | 'backoffMaxMs'>>>;
 
 export declare const FrameType: Readonly<{
   GET_FILE: 0x01;
@@ -255,6 +299,7 @@ export declare const FrameType: Readonly<{
   CANCEL: 0x04;
   PING: 0x05;
   PONG: 0x06;
+  HAVE: 0x07;
   MANIFEST: 0x10;
   CHUNK: 0x11;
   ERROR: 0x12;
@@ -279,12 +324,16 @@ export declare const ErrorCode: Readonly<{
 export interface Frame {
   type: number;
   id: number;
-  /** GET_FILE, GET_MANIFEST, GET_CHUNK (may be empty). */
+  /** GET_FILE, GET_MANIFEST, HAVE, GET_CHUNK (may be empty). */
   path?: string;
   /** GET_CHUNK, CHUNK. */
   index?: number;
-  /** GET_CHUNK: 32 bytes (decoded: a view), or 64 hex digits when encoding. */
+  /** GET_CHUNK: the chunk's hash; HAVE: the whole file's. 32 bytes (decoded: a view), or 64 hex digits when encoding. */
   hash?: Uint8Array | string;
+  /** HAVE: the file's chunk count. */
+  count?: number;
+  /** HAVE: ceil(count/8) bytes, bit i%8 of byte i/8 (least significant first) set when chunk i is held. Decoded: a view. */
+  bitmap?: Uint8Array;
   /** MANIFEST, CHUNK: whole length and where data starts in it. */
   total?: number;
   offset?: number;
@@ -301,6 +350,8 @@ export declare function isRequestType(type: number): boolean;
 export declare function chunkFrames(id: number, index: number, bytes: Uint8Array, maxData?: number): Uint8Array[];
 export declare function manifestFrames(id: number, json: Uint8Array): Uint8Array[];
 export declare function frameTypeName(type: number): string;
+/** A HAVE bitmap: bit i set when holds(chunks[i]). */
+export declare function haveBitmap(chunks: readonly string[], holds: (hash: string) => boolean): Uint8Array;
 export declare function errorName(code: number): string;
 export declare function remoteError(code: number, message?: string, path?: string): P2PCacheError;
 
@@ -347,7 +398,8 @@ export declare function isHash(s: unknown): s is string;
 export declare function backoffDelay(attempt: number, options?: { base?: number; max?: number; random?: () => number }): number;
 
 export declare class ByteLRU<V extends ArrayBufferView = Uint8Array> {
-  constructor(maxBytes: number);
+  /** onEvict is called for every entry pushed out to make room (not for delete() or clear()). */
+  constructor(maxBytes: number, onEvict?: ((key: string, value: V) => void) | null);
   readonly maxBytes: number;
   readonly bytes: number;
   readonly evictions: number;

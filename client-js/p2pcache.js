@@ -44,6 +44,7 @@ export const FrameType = Object.freeze({
   CANCEL: 0x04,
   PING: 0x05,
   PONG: 0x06,
+  HAVE: 0x07,
   MANIFEST: 0x10,
   CHUNK: 0x11,
   ERROR: 0x12,
@@ -351,10 +352,12 @@ function hashBytes(h, type) {
 
 /**
  * Encode one frame object to a Uint8Array. The object has `type` and `id`
- * plus the fields of its type: path (GET_FILE, GET_MANIFEST, GET_CHUNK);
- * index, hash (GET_CHUNK: 32 bytes or 64 hex digits); data (PING, PONG,
- * MANIFEST, CHUNK); total, offset (MANIFEST, CHUNK); code, message (ERROR).
- * Throws a FrameError for anything that would not decode.
+ * plus the fields of its type: path (GET_FILE, GET_MANIFEST, GET_CHUNK,
+ * HAVE); index, hash (GET_CHUNK: 32 bytes or 64 hex digits); hash, count,
+ * bitmap (HAVE: the file's whole-file hash, its chunk count, one bit per
+ * chunk); data (PING, PONG, MANIFEST, CHUNK); total, offset (MANIFEST,
+ * CHUNK); code, message (ERROR). Throws a FrameError for anything that
+ * would not decode.
  */
 export function encodeFrame(f) {
   const { type } = f;
@@ -362,7 +365,7 @@ export function encodeFrame(f) {
   if (!u32ok(id)) throw frameErr('bad_frame', `id ${id} is not a u32`, type);
   let body; // array of Uint8Array parts, after the fixed fields
   let fixed = 0;
-  let path, hash, data, msg;
+  let path, hash, data, msg, bitmap;
   switch (type) {
     case FrameType.GET_FILE:
     case FrameType.GET_MANIFEST:
@@ -375,6 +378,18 @@ export function encodeFrame(f) {
         hash = hashBytes(f.hash, type);
         fixed = 36;
       }
+      body = path;
+      break;
+    }
+    case FrameType.HAVE: {
+      path = te.encode(f.path ?? '');
+      if (path.length === 0) throw frameErr('bad_frame', 'empty path', type);
+      if (path.length > MAX_PATH_LEN) throw frameErr('bad_frame', `path longer than ${MAX_PATH_LEN} bytes`, type);
+      hash = hashBytes(f.hash, type);
+      if (!u32ok(f.count)) throw frameErr('bad_frame', 'count is not a u32', type);
+      bitmap = toBytes(f.bitmap ?? new Uint8Array(0));
+      checkBitmap(bitmap, f.count, type, id);
+      fixed = 36 + bitmap.length;
       body = path;
       break;
     }
@@ -431,8 +446,30 @@ export function encodeFrame(f) {
     dv.setUint32(o + 8, f.offset);
   } else if (type === FrameType.ERROR) {
     dv.setUint16(o, f.code);
+  } else if (type === FrameType.HAVE) {
+    out.set(hash, o);
+    dv.setUint32(o + 32, f.count);
+    out.set(bitmap, o + 36);
   }
   out.set(body, o + fixed);
+  return out;
+}
+
+/** A HAVE bitmap must be ceil(count/8) bytes with no bit set past chunk count-1. */
+function checkBitmap(bitmap, count, type, id) {
+  const want = Math.ceil(count / 8);
+  if (bitmap.length !== want) throw frameErr('bad_frame', `bitmap is ${bitmap.length} bytes for ${count} chunks`, type, id);
+  const rest = count % 8;
+  if (rest !== 0 && bitmap[want - 1] >> rest !== 0) throw frameErr('bad_frame', `bits set past chunk ${count}`, type, id);
+}
+
+/**
+ * The bitmap of a HAVE frame for a file's chunk hashes: bit i (bit i%8 of
+ * byte i/8, least significant first) is set when holds(chunks[i]) is true.
+ */
+export function haveBitmap(chunks, holds) {
+  const out = new Uint8Array(Math.ceil(chunks.length / 8));
+  for (let i = 0; i < chunks.length; i++) if (holds(chunks[i])) out[i >> 3] |= 1 << (i & 7);
   return out;
 }
 
@@ -460,7 +497,7 @@ function decodeUTF8(bytes, what, type, id) {
 
 /**
  * Decode one message (ArrayBuffer or typed array) into a frame object.
- * `data` and `hash` alias the input. Throws a FrameError with code
+ * `data`, `hash` and `bitmap` alias the input. Throws a FrameError with code
  * 'bad_frame', 'unknown_type' or 'bad_version'; when the header was readable
  * the error carries `type` and `id`, so a request can be answered with ERROR.
  */
@@ -492,6 +529,22 @@ export function decodeFrame(input) {
       f.hash = body.subarray(4, 36);
       f.path = decodeUTF8(body.subarray(36), 'path', type, id);
       break;
+    case FrameType.HAVE: {
+      need(36);
+      f.hash = body.subarray(0, 32);
+      f.count = dv.getUint32(HEADER_LEN + 32);
+      const n = Math.ceil(f.count / 8);
+      if (body.length - 36 < n) {
+        throw frameErr('bad_frame', `bitmap for ${f.count} chunks needs ${n} bytes, body has ${body.length - 36}`, type, id);
+      }
+      f.bitmap = body.subarray(36, 36 + n);
+      const p = body.subarray(36 + n);
+      if (p.length === 0) throw frameErr('bad_frame', 'empty path', type, id);
+      checkBitmap(f.bitmap, f.count, type, id);
+      if (p.length > MAX_PATH_LEN) throw frameErr('bad_frame', `path longer than ${MAX_PATH_LEN} bytes`, type, id);
+      f.path = decodeUTF8(p, 'path', type, id);
+      break;
+    }
     case FrameType.CANCEL:
       if (body.length !== 0) throw frameErr('bad_frame', `CANCEL has a ${body.length}-byte body`, type, id);
       break;
@@ -713,13 +766,18 @@ export function chunkLength(m, i) {
 // ---------------------------------------------------------------------------
 // Byte-bounded LRU of verified chunks, keyed by hash
 
-/** A least-recently-used map whose values' total byteLength never exceeds maxBytes. */
+/**
+ * A least-recently-used map whose values' total byteLength never exceeds
+ * maxBytes. onEvict(key, value), if given, is called for every entry pushed
+ * out to make room (not for delete() or clear()).
+ */
 export class ByteLRU {
-  constructor(maxBytes) {
+  constructor(maxBytes, onEvict = null) {
     this.maxBytes = Math.max(0, Math.floor(Number(maxBytes) || 0));
     this.bytes = 0;
     this.evictions = 0;
     this._m = new Map();
+    this._onEvict = typeof onEvict === 'function' ? onEvict : null;
   }
 
   get size() {
@@ -763,6 +821,7 @@ export class ByteLRU {
       this._m.delete(k);
       this.bytes -= v.byteLength;
       this.evictions++;
+      if (this._onEvict) this._onEvict(k, v);
     }
     this._m.set(key, value);
     this.bytes += n;
@@ -953,6 +1012,7 @@ export async function transferChunks(m, opts) {
 
 export const DEFAULTS = Object.freeze({
   timeoutMs: 5000,
+  serve: true,
   peerCacheBytes: 64 << 20,
   maxInFlight: 8,
   maxRequests: 24,
@@ -968,6 +1028,11 @@ export const DEFAULTS = Object.freeze({
 /** Send-side flow control thresholds (bytes buffered in the channel). */
 export const BUFFER_HIGH = 1 << 20;
 export const BUFFER_LOW = 256 << 10;
+
+/** Peer role: the most files whose chunks the client tracks and announces with HAVE (the relay's own bound is 4096). */
+export const MAX_ANNOUNCED_FILES = 1024;
+/** Peer role: chunks stored or evicted within this many ms go to the relay in one HAVE per file. */
+export const HAVE_DELAY_MS = 250;
 
 const TRANSPORTS = ['webrtc-tcp', 'websocket', 'http'];
 const TERMINAL = new Set(['not_found', 'forbidden', 'bad_path', 'too_large', 'aborted', 'closed']);
@@ -1085,6 +1150,13 @@ class Session {
     this.lastHeard = now();
     this._answerWaiter = null;
     this._listeners = [];
+    this._t0 = now();
+    /** Milestones of this connection, in ms since it began (stats().connect). */
+    this.times = { ws: null, hello: null, offer: null, answer: null, ice: null, dtls: null, dataChannel: null };
+  }
+
+  mark(what) {
+    if (this.times[what] === null) this.times[what] = Math.round((now() - this._t0) * 10) / 10;
   }
 
   link() {
@@ -1142,6 +1214,7 @@ class Session {
       } catch {
         // some implementations only take it after open
       }
+      this._on(ws, 'open', () => this.mark('ws'));
       this._on(ws, 'message', (ev) => {
         this.lastHeard = now();
         const d = ev.data;
@@ -1149,6 +1222,8 @@ class Session {
           const msg = this._parseSignal(d);
           if (!msg) return;
           if (msg.type === 'hello' && !this.hello) {
+            this.mark('ws');
+            this.mark('hello');
             this.hello = msg;
             this.wsLink = new Link('ws', ws, this);
             done(true);
@@ -1194,6 +1269,7 @@ class Session {
     const c = this.client;
     switch (msg.type) {
       case 'answer':
+        this.mark('answer');
         if (this._answerWaiter && typeof msg.sdp === 'string') this._answerWaiter(msg.sdp);
         break;
       case 'error': {
@@ -1229,13 +1305,20 @@ class Session {
       dc.binaryType = 'arraybuffer';
       dc.bufferedAmountLowThreshold = BUFFER_LOW;
       const opened = new Promise((resolve) => {
-        this._on(dc, 'open', () => resolve('open'));
+        this._on(dc, 'open', () => {
+          this.mark('dataChannel');
+          resolve('open');
+        });
         this._on(dc, 'close', () => {
           resolve('closed');
           if (this.dcLink) this.kill('data channel closed');
         });
+        this._on(pc, 'iceconnectionstatechange', () => {
+          if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') this.mark('ice');
+        });
         this._on(pc, 'connectionstatechange', () => {
           const s = pc.connectionState;
+          if (s === 'connected') this.mark('dtls');
           if (s === 'failed' || s === 'closed') {
             resolve(s);
             if (this.dcLink) this.kill(`peer connection ${s}`);
@@ -1253,7 +1336,9 @@ class Session {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       if (this.dead) return false;
-      this.sendSignal({ type: 'offer', sdp: pc.localDescription?.sdp ?? offer.sdp });
+      // serve: false tells the relay not to ask this peer for chunks (PROTOCOL.md §1)
+      this.sendSignal({ type: 'offer', sdp: pc.localDescription?.sdp ?? offer.sdp, ...(c._serve ? {} : { serve: false }) });
+      this.mark('offer');
       const sdp = await Promise.race([answer, timeout]);
       if (sdp === 'timeout' || sdp === null) throw new Error(sdp === null ? 'relay refused the offer' : 'no answer');
       await pc.setRemoteDescription({ type: 'answer', sdp });
@@ -1346,6 +1431,12 @@ const EventTargetBase = globalThis.EventTarget ?? class {
  * 'transport' (detail { transport, previous }), 'verifyfailure' (detail
  * { path, index, expected, actual, attempt, source }), 'error' (detail
  * { error }: non-fatal problems such as a relay refusal).
+ *
+ * Peer role (unless serve: false): verified chunks stay in a byte-bounded
+ * LRU; the client tells the relay which chunks of which file it holds with
+ * HAVE frames over the data channel (one per file, batched, again after every
+ * reconnect, and again when evictions change what it holds) and answers the
+ * relay's GET_CHUNK from that LRU.
  */
 export class Client extends EventTargetBase {
   constructor(options = {}) {
@@ -1384,7 +1475,14 @@ export class Client extends EventTargetBase {
     this._logFn = typeof o.log === 'function' ? o.log : o.log === true ? consoleLog : null;
     this._onErrorOpt = typeof o.onError === 'function' ? o.onError : null;
 
-    this._lru = new ByteLRU(o.peerCacheBytes);
+    this._serve = o.serve !== false;
+    this._lru = new ByteLRU(o.peerCacheBytes, (h) => this._onChunkEvicted(h));
+    this._files = new Map(); // whole-file sha256 → { path, sha256, chunks }, least recently used first
+    this._chunkFiles = new Map(); // chunk hash → Set of whole-file sha256 listing it
+    this._announced = new Map(); // whole-file sha256 → hex of the bitmap announced on this data channel
+    this._haveDirty = new Set(); // whole-file sha256 whose HAVE may be out of date
+    this._haveTimer = null;
+    this._connectTimes = null;
     this._transport = 'http';
     this._session = null;
     this._sessionN = 0;
@@ -1412,7 +1510,7 @@ export class Client extends EventTargetBase {
       bySource: emptySources(),
       verifyFailures: 0,
       reconnects: 0,
-      served: { chunks: 0, bytes: 0, misses: 0 },
+      served: { chunks: 0, bytes: 0, misses: 0, haveFrames: 0 },
     };
   }
 
@@ -1476,6 +1574,7 @@ export class Client extends EventTargetBase {
     const run = async () => {
       const s = new Session(this, ++this._sessionN);
       this._session = s;
+      this._connectTimes = s.times;
       const ok = await s.openWS(this._timeoutMs);
       if (!ok || this._closed || s.dead) {
         if (this._session === s) this._session = null;
@@ -1490,6 +1589,7 @@ export class Client extends EventTargetBase {
         if (rtc && !s.dead && this._session === s) {
           this._rtcFailures = 0;
           this._setTransport('webrtc-tcp');
+          this._announceAll();
           this._resolveLinkWaiters();
         } else if (!s.dead) {
           this._rtcFailures++;
@@ -1528,6 +1628,7 @@ export class Client extends EventTargetBase {
     const err = new P2PCacheError('disconnected', `p2pcache: connection to the relay lost: ${reason}`);
     for (const p of [...this._pending.values()]) if (p.session === s) p.finish(err);
     this._pings.clear();
+    this._announced.clear(); // the relay forgets a peer's holdings when it leaves
     this._stopPinging();
     if (this._closed) return;
     this._setTransport('http');
@@ -1669,6 +1770,8 @@ export class Client extends EventTargetBase {
         case FrameType.CANCEL:
           link.cancel(f.id);
           return;
+        case FrameType.HAVE:
+          return; // only peers announce; nothing to answer
         default: {
           const p = this._pending.get(f.id);
           if (p) p.onFrame(f);
@@ -1692,6 +1795,10 @@ export class Client extends EventTargetBase {
 
   /** Peer role: answer the relay's GET_CHUNK from the local LRU. */
   _serveChunk(f, link) {
+    if (!this._serve) {
+      link.send(encodeFrame({ type: FrameType.ERROR, id: f.id, code: ErrorCode.FORBIDDEN, message: 'this peer does not serve' }), { control: true });
+      return;
+    }
     const key = toHex(f.hash);
     const bytes = this._lru.get(key);
     if (!bytes) {
@@ -1705,11 +1812,122 @@ export class Client extends EventTargetBase {
     this._stats.served.bytes += bytes.length;
   }
 
-  /**
-   * Hook for announcing holdings to the relay (a later protocol version).
-   * Called with the hash of every verified chunk stored in the peer cache.
-   */
-  _onChunkStored(_hashHex) {}
+  // -- peer role: HAVE announcements (PROTOCOL.md §2) ----------------------------
+
+  /** Track which chunks of manifest m this client holds, to announce them (most recently used last). */
+  _trackFile(m) {
+    if (!this._serve || this._closed) return;
+    const known = this._files.get(m.sha256);
+    if (known) {
+      this._files.delete(m.sha256);
+      this._files.set(m.sha256, known);
+      return;
+    }
+    this._files.set(m.sha256, { path: m.path, sha256: m.sha256, chunks: m.chunks });
+    for (const h of m.chunks) {
+      let set = this._chunkFiles.get(h);
+      if (!set) this._chunkFiles.set(h, (set = new Set()));
+      set.add(m.sha256);
+    }
+    while (this._files.size > MAX_ANNOUNCED_FILES) {
+      const [oldest] = this._files.keys();
+      this._untrackFile(oldest);
+    }
+  }
+
+  /** Stop tracking a file, first withdrawing it (an all-zero HAVE) if the relay was told of it. */
+  _untrackFile(sha) {
+    const f = this._files.get(sha);
+    if (!f) return;
+    if (this._announced.has(sha)) this._sendHave(f, new Uint8Array(Math.ceil(f.chunks.length / 8)));
+    this._announced.delete(sha);
+    this._haveDirty.delete(sha);
+    this._files.delete(sha);
+    for (const h of f.chunks) {
+      const set = this._chunkFiles.get(h);
+      if (!set) continue;
+      set.delete(sha);
+      if (set.size === 0) this._chunkFiles.delete(h);
+    }
+  }
+
+  /** Called with every verified chunk stored in the peer cache, and the manifest it belongs to. */
+  _onChunkStored(_hashHex, m) {
+    if (!this._serve || this._closed) return;
+    this._trackFile(m);
+    this._haveDirty.add(m.sha256);
+    this._scheduleHaves();
+  }
+
+  /** Called by the LRU for every chunk it pushes out: the files listing it need a new HAVE. */
+  _onChunkEvicted(hashHex) {
+    const set = this._chunkFiles.get(hashHex);
+    if (!set) return;
+    for (const sha of set) this._haveDirty.add(sha);
+    this._scheduleHaves();
+  }
+
+  _scheduleHaves() {
+    if (this._haveTimer || this._closed) return;
+    this._haveTimer = setTimeout(() => {
+      this._haveTimer = null;
+      this._flushHaves();
+    }, HAVE_DELAY_MS);
+  }
+
+  /** HAVE goes on the data channel only: the relay asks peers for chunks over no other link. */
+  _haveLink() {
+    const s = this._session;
+    return s && !s.dead && s.dcLink?.open ? s.dcLink : null;
+  }
+
+  /** Send one HAVE per file whose holdings changed since it was last announced. */
+  _flushHaves() {
+    if (this._haveTimer) clearTimeout(this._haveTimer);
+    this._haveTimer = null;
+    if (!this._serve || this._closed) return;
+    const link = this._haveLink();
+    const dirty = [...this._haveDirty];
+    this._haveDirty.clear();
+    for (const sha of dirty) {
+      const f = this._files.get(sha);
+      if (!f) continue;
+      const bitmap = haveBitmap(f.chunks, (h) => this._lru.has(h));
+      if (!bitmap.some((b) => b !== 0)) {
+        this._untrackFile(sha); // nothing left of it: withdraw if announced, and forget it
+        continue;
+      }
+      if (!link) continue; // announced in full when a data channel opens
+      const key = toHex(bitmap);
+      if (this._announced.get(sha) === key) continue;
+      if (this._sendHave(f, bitmap, link)) this._announced.set(sha, key);
+    }
+  }
+
+  _sendHave(f, bitmap, link = this._haveLink()) {
+    if (!link) return false;
+    let bytes;
+    try {
+      bytes = encodeFrame({ type: FrameType.HAVE, id: 0, hash: f.sha256, count: f.chunks.length, bitmap, path: f.path });
+    } catch (e) {
+      this._log('warn', `HAVE for ${f.path} not sent: ${e.message}`);
+      return false;
+    }
+    if (bytes.length > MAX_MESSAGE_SIZE) {
+      this._log('debug', `HAVE for ${f.path} not sent: ${f.chunks.length} chunks do not fit one frame`);
+      return false;
+    }
+    if (!link.send(bytes)) return false;
+    this._stats.served.haveFrames++;
+    return true;
+  }
+
+  /** A new data channel: the relay knows nothing this client holds; announce every tracked file. */
+  _announceAll() {
+    this._announced.clear();
+    for (const sha of this._files.keys()) this._haveDirty.add(sha);
+    this._flushHaves();
+  }
 
   // -- outbound requests --------------------------------------------------------
 
@@ -1862,6 +2080,7 @@ export class Client extends EventTargetBase {
       }
       fst.manifest = m;
       if (fst.transport !== 'webrtc-tcp') fst.transport = this._link()?.transport ?? fst.transport;
+      this._trackFile(m);
       try {
         const bytes = await transferChunks(m, {
           getChunk: async (index, hash, sig) => ({
@@ -1870,7 +2089,7 @@ export class Client extends EventTargetBase {
           }),
           localGet: (h) => this._lru.get(h),
           localPut: (h, b) => {
-            if (this._lru.set(h, b)) this._onChunkStored(h);
+            if (this._lru.set(h, b)) this._onChunkStored(h, m);
           },
           onChunk: ({ index, length, source }) => {
             if (!fst.sources.has(index)) {
@@ -1885,6 +2104,10 @@ export class Client extends EventTargetBase {
           maxInFlight: this._opts.maxInFlight,
           signal,
         });
+        if (this._files.has(m.sha256)) {
+          this._haveDirty.add(m.sha256);
+          this._flushHaves(); // the whole file is here: tell the relay now, not after HAVE_DELAY_MS
+        }
         return { manifest: m, bytes };
       } catch (e) {
         if (e?.code === 'stale' && restart < 3) {
@@ -2271,8 +2494,18 @@ export class Client extends EventTargetBase {
       reconnects: s.reconnects,
       inFlight: this._pending.size,
       cache: { bytes: this._lru.bytes, chunks: this._lru.size, maxBytes: this._lru.maxBytes, evictions: this._lru.evictions },
-      served: { ...s.served },
+      served: { ...s.served, announcedFiles: this._announced.size },
+      connect: this._connectTimes ? { ...this._connectTimes } : null,
     };
+  }
+
+  /**
+   * The RTCPeerConnection of the current connection (null on the WebSocket
+   * and HTTP rungs), for diagnostics such as getStats(): which ICE candidate
+   * pair carries the data channel. Do not close or renegotiate it.
+   */
+  get peerConnection() {
+    return this._session?.pc ?? null;
   }
 
   /** Release everything: connections, timers, object URLs; pending fetches reject with code 'closed'. */
@@ -2281,6 +2514,8 @@ export class Client extends EventTargetBase {
     this._closed = true;
     clearTimeout(this._reconnectTimer);
     this._reconnectTimer = null;
+    clearTimeout(this._haveTimer);
+    this._haveTimer = null;
     this._stopPinging();
     const err = this._closedError();
     for (const p of [...this._pending.values()]) p.finish(err);
@@ -2300,6 +2535,10 @@ export class Client extends EventTargetBase {
     }
     this._urls.clear();
     this._lru.clear();
+    this._files.clear();
+    this._chunkFiles.clear();
+    this._announced.clear();
+    this._haveDirty.clear();
   }
 }
 
@@ -2314,7 +2553,8 @@ function consoleLog(level, msg, ...rest) {
  *
  * options: relay (default: the origin this module was loaded from), token,
  * timeoutMs (5000), webrtcTimeoutMs (min(timeoutMs, 4000)), peerCacheBytes
- * (64 MiB), maxInFlight (8 per fetch), maxRequests (24 in flight over all fetches;
+ * (64 MiB), serve (true: announce held chunks with HAVE and serve them to the
+ * relay; false opts out, in the offer too), maxInFlight (8 per fetch), maxRequests (24 in flight over all fetches;
  * the relay's default limit is 32), requestTimeoutMs (15000), pingIntervalMs (1500),
  * idleTimeoutMs (8000), retryWindowMs (10000: how long a fetch caught by a
  * lost connection waits for the relay to come back), reconnect (true), transports (['webrtc-tcp',

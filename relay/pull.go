@@ -77,10 +77,15 @@ func (s *session) pullChunk(ctx context.Context, m *cache.Manifest, i int) ([]by
 	if out == nil || closed {
 		return nil, errPeerGone
 	}
+	// All upload slots taken: wait for one within this try's time (the
+	// ranking already counted the queue), rather than give up on a holder
+	// that is merely busy.
 	select {
 	case s.uploadSem <- struct{}{}:
-	default:
+	case <-ctx.Done():
 		return nil, errPeerBusy
+	case <-s.gone:
+		return nil, errPeerGone
 	}
 	defer func() { <-s.uploadSem }()
 	n := m.ChunkLen(i)

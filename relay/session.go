@@ -387,22 +387,29 @@ func (s *session) onOpen(ctx context.Context, dc *webrtc.DataChannel) {
 }
 
 // waitBuffered holds the writer while the channel's buffered amount is above
-// the high watermark, until it falls below the low one. A peer that does not
-// drain for IdleTimeout is a slow consumer and is dropped.
+// the high watermark, until it falls below the low one. A peer that makes no
+// progress draining for IdleTimeout is a slow consumer and is dropped; a
+// slow one that drains is not.
 func (s *session) waitBuffered(ctx context.Context, dc *webrtc.DataChannel) error {
 	if dc.BufferedAmount() <= uint64(s.r.cfg.SendHighWater) {
 		return nil
 	}
-	t := time.NewTimer(s.r.cfg.IdleTimeout)
-	defer t.Stop()
+	idle := s.r.cfg.IdleTimeout
+	tick := time.NewTicker(min(idle/4, 250*time.Millisecond))
+	defer tick.Stop()
+	last, since := dc.BufferedAmount(), time.Now()
 	for dc.BufferedAmount() > uint64(s.r.cfg.SendLowWater) {
 		select {
 		case <-s.lowWater:
 		case <-ctx.Done():
 			return context.Cause(ctx)
-		case <-t.C:
-			s.r.stats.slowConsumers.Add(1)
-			return fmt.Errorf("%w: %d bytes unsent for %v", ErrSlowConsumer, dc.BufferedAmount(), s.r.cfg.IdleTimeout)
+		case now := <-tick.C:
+			if b := dc.BufferedAmount(); b < last {
+				last, since = b, now
+			} else if now.Sub(since) >= idle {
+				s.r.stats.slowConsumers.Add(1)
+				return fmt.Errorf("%w: %d bytes unsent, none delivered for %v", ErrSlowConsumer, b, idle)
+			}
 		}
 	}
 	return nil

@@ -45,8 +45,12 @@ func TestSIGTERM(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "big.bin"), file, 0o644)
 	httpAddr, iceAddr := freePort(t), freePort(t)
 	var stderr bytes.Buffer
+	logLevel := os.Getenv("P2PCACHE_TEST_LOG") // debug, to see the relay's side
+	if logLevel == "" {
+		logLevel = "info"
+	}
 	cmd := exec.Command(os.Args[0], "--listen", httpAddr, "--ice-listen", iceAddr, "--origin", dir,
-		"--shutdown-timeout", "30s", "--log-level", os.Getenv("P2PCACHE_TEST_LOG"))
+		"--shutdown-timeout", "30s", "--log-level", logLevel)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -66,6 +70,12 @@ func TestSIGTERM(t *testing.T) {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
 			break
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("relay exited at start: %v", err)
+		default:
 		}
 		if time.Since(start) > time.Minute {
 			t.Fatal("relay did not come up")

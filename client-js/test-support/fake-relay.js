@@ -256,6 +256,7 @@ export class FakeRelay {
         super();
         this.config = config;
         this.connectionState = 'new';
+        this.iceConnectionState = 'new';
         this.localDescription = null;
         this.dcs = [];
         relay.pcs.push(this);
@@ -281,7 +282,10 @@ export class FakeRelay {
         if (relay.rtc === 'works') {
           setTimeout(() => {
             if (this.connectionState === 'closed') return;
+            this.iceConnectionState = 'connected';
+            this.dispatchEvent(new Event('iceconnectionstatechange'));
             this.connectionState = 'connected';
+            this.dispatchEvent(new Event('connectionstatechange'));
             for (const dc of this.dcs) {
               dc.readyState = 'open';
               dc.dispatchEvent(new Event('open'));

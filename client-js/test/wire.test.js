@@ -161,8 +161,12 @@ test('decode rejects other malformed bodies', () => {
   bigMsg.set([1, 0x12, 0, 0, 0, 0, 0, 1, 0, 1]);
   rejects(bigMsg, 'bad_frame');
   rejects(new Uint8Array(MAX_MESSAGE_SIZE + 1).fill(1), 'bad_frame');
-  rejects(new Uint8Array([1, 0x07, 0, 0, 0, 0, 0, 9]), 'unknown_type', (e) => {
-    assert.equal(e.type, 7);
+  rejects(new Uint8Array([1, 0x07, 0, 0, 0, 0, 0, 9]), 'bad_frame', (e) => {
+    assert.equal(e.type, 7); // HAVE without its hash and count
+    assert.equal(e.id, 9);
+  });
+  rejects(new Uint8Array([1, 0x08, 0, 0, 0, 0, 0, 9]), 'unknown_type', (e) => {
+    assert.equal(e.type, 8);
     assert.equal(e.id, 9);
   });
 });

@@ -201,6 +201,8 @@ func (p *Peer) offer(ctx context.Context) error {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.DetachDataChannels()
+	relay.TuneSCTP(&se)
+	se.EnableSctpSnap(true)
 	se.SetICETimeouts(5*time.Second, 30*time.Second, 2*time.Second) // as the relay's: checks queue behind data on ICE-TCP
 	api := webrtc.NewAPI(
 		webrtc.WithSettingEngine(se),
