@@ -589,33 +589,7 @@ func scalingTable(rep *Report) string {
 		if hs != nil {
 			httpsFetch = fnum(hs.FetchMS.P50) + " / " + fnum(hs.FetchMS.P95)
 		}
-		good, cpu := fnum(r.GoodputMBps), "–"
-		if r.Relay != nil {
-			cpu = fnum(r.Relay.CPUMsPerMB)
-		}
-		for _, bj := range []*baselineJSON{r.BaselineHTTP, hs} {
-			if bj == nil {
-				good += " / –"
-				cpu += " / –"
-				continue
-			}
-			good += " / " + fnum(bj.GoodputMBps)
-			if bj.Relay != nil {
-				cpu += " / " + fnum(bj.Relay.CPUMsPerMB)
-			} else {
-				cpu += " / –"
-			}
-		}
-		perPeer := "–"
-		if r.Relay != nil {
-			perPeer = fmt.Sprintf("%.0f", float64(r.Relay.BytesPerPeer)/1024)
-		}
-		errs := r.Errors
-		for _, bj := range []*baselineJSON{r.BaselineHTTP, hs, r.BaselineOrigin} {
-			if bj != nil {
-				errs += bj.Errors
-			}
-		}
+		good, cpu, perPeer, errs := scalingCells(r, " / ")
 		cls := "good"
 		if errs > 0 {
 			cls = "bad"

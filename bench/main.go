@@ -163,7 +163,7 @@ func runBench(ctx context.Context, o *options, stderr io.Writer) (*Report, error
 		b.originPublic = "http://" + op.Addr() + "/"
 	}
 	cb := cacheBytes(o.cacheSize, files.total)
-	b.setup = relaySetup{originURL: origin.URL(), cacheBytes: cb, peerFetch: o.peerFetch, oneWay: o.rtt / 2, bandwidth: o.bandwidth}
+	b.setup = relaySetup{originURL: origin.URL(), cacheBytes: cb, peerFetch: o.peerFetch, oneWay: o.rtt / 2, bandwidth: o.bandwidth, extraArgs: o.relayArgs}
 	relayDesc := o.relayURL
 	tmp, err := os.MkdirTemp("", "p2pcache-bench-")
 	if err != nil {

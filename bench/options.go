@@ -34,6 +34,7 @@ type options struct {
 	bandwidthText string
 	seed          uint64
 	relayBin      string        // a prebuilt relay binary; empty: build ./server
+	relayArgs     []string      // extra flags for the relay process
 	relayURL      string        // an already running relay; no process metrics then
 	dialConc      int           // peers dialing at once
 	phaseTimeout  time.Duration // bound on one phase's request loop
@@ -69,6 +70,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.rtt, "rtt", 0, "emulated round-trip time to the relay (a user-space TCP delay proxy on its HTTP and ICE-TCP ports), e.g. 50ms")
 	fs.StringVar(&o.bandwidthText, "bandwidth", "", "with the delay proxy: pace each connection to this rate per direction, e.g. 10MB/s, 100Mbit/s")
 	seed := fs.String("seed", "1", "seed of the request sequences (same seed, same workload)")
+	relayArgs := fs.String("relay-args", "", "extra flags for the relay process, space-separated (e.g. \"--debug-addr 127.0.0.1:6060\" to profile it)")
 	fs.StringVar(&o.relayBin, "relay-bin", "", "relay binary to run (default: go build ./server into a temp dir)")
 	fs.StringVar(&o.relayURL, "relay", "", "target an already running relay at this URL instead of starting one (no process metrics, shared cache across phases)")
 	fs.IntVar(&o.dialConc, "dial-concurrency", 16, "peers dialing at the same time")
@@ -98,6 +100,7 @@ Flags:
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	o.relayArgs = strings.Fields(*relayArgs)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.quick {

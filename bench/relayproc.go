@@ -63,6 +63,7 @@ type relaySetup struct {
 	oneWay     time.Duration // delay proxy, per direction
 	bandwidth  float64
 	tls        *benchTLS // the self-signed certificate for the HTTPS baseline
+	extraArgs  []string  // --relay-args
 }
 
 // relayProc is a relay the bench started (or one it targets with --relay:
@@ -170,6 +171,7 @@ func startRelayOnce(ctx context.Context, s relaySetup, withTLS bool) (*relayProc
 	if withTLS {
 		args = append(args, "--tls-cert", s.tls.certFile, "--tls-key", s.tls.keyFile)
 	}
+	args = append(args, s.extraArgs...)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout = rp.logs
 	cmd.Stderr = rp.logs

@@ -629,40 +629,44 @@ func printScaling(w io.Writer, rep *Report) {
 	fmt.Fprintf(w, "\n── scaling (rtc = WebRTC, http/https = /files) ──\n"+format, "peers",
 		"connect p50/p95/p99", "fetch p50/p95 rtc", "goodput MB/s rtc/http/https", "CPU ms/MB rtc/http/https", "RSS/peer", "offload", "errors")
 	for _, r := range runs {
-		bl := []*baselineJSON{r.BaselineHTTP, r.BaselineHTTPS}
-		good := fnum(r.GoodputMBps)
-		cpu := "–"
-		if r.Relay != nil {
-			cpu = fnum(r.Relay.CPUMsPerMB)
-		}
-		for _, b := range bl {
-			if b == nil {
-				good += "/–"
-				cpu += "/–"
-				continue
-			}
-			good += "/" + fnum(b.GoodputMBps)
-			if b.Relay != nil {
-				cpu += "/" + fnum(b.Relay.CPUMsPerMB)
-			} else {
-				cpu += "/–"
-			}
-		}
-		perPeer := "–"
-		if r.Relay != nil {
-			perPeer = fmt.Sprintf("%.0f KB", float64(r.Relay.BytesPerPeer)/1024)
-		}
-		errs := r.Errors
-		for _, b := range []*baselineJSON{r.BaselineHTTP, r.BaselineHTTPS, r.BaselineOrigin} {
-			if b != nil {
-				errs += b.Errors
-			}
-		}
+		good, cpu, perPeer, errs := scalingCells(r, "/")
+		perPeer += " KB"
 		fmt.Fprintf(w, format, fmt.Sprint(r.Peers),
 			fnum(r.ConnectMS.P50)+"/"+fnum(r.ConnectMS.P95)+"/"+fnum(r.ConnectMS.P99),
 			fnum(r.FetchMS.P50)+"/"+fnum(r.FetchMS.P95),
 			good, cpu, perPeer, pct(r.OriginOffload), fmt.Sprint(errs))
 	}
+}
+
+// scalingCells are a scaling row's shared figures: goodput and relay CPU per
+// MB for WebRTC, HTTP and HTTPS joined by sep, relay memory per peer in KB,
+// and the errors of every phase.
+func scalingCells(r *RunReport, sep string) (good, cpu, perPeerKB string, errs int) {
+	good, cpu, perPeerKB = fnum(r.GoodputMBps), "–", "–"
+	if r.Relay != nil {
+		cpu = fnum(r.Relay.CPUMsPerMB)
+		perPeerKB = fmt.Sprintf("%.0f", float64(r.Relay.BytesPerPeer)/1024)
+	}
+	for _, b := range []*baselineJSON{r.BaselineHTTP, r.BaselineHTTPS} {
+		if b == nil {
+			good += sep + "–"
+			cpu += sep + "–"
+			continue
+		}
+		good += sep + fnum(b.GoodputMBps)
+		if b.Relay != nil {
+			cpu += sep + fnum(b.Relay.CPUMsPerMB)
+		} else {
+			cpu += sep + "–"
+		}
+	}
+	errs = r.Errors
+	for _, b := range []*baselineJSON{r.BaselineHTTP, r.BaselineHTTPS, r.BaselineOrigin} {
+		if b != nil {
+			errs += b.Errors
+		}
+	}
+	return good, cpu, perPeerKB, errs
 }
 
 func plural(n int) string {

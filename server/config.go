@@ -43,6 +43,7 @@ type Config struct {
 	WSBurst         int           // ... with this burst
 	ShutdownTimeout time.Duration // how long SIGTERM waits for transfers in flight
 	FaultCorrupt    *corruptFault // testing only: chunk sends to corrupt; nil: none
+	DebugAddr       string        // address for /debug/pprof; empty: off
 }
 
 // flagSpec is one flag: its name, default and help.
@@ -66,6 +67,7 @@ var flagSpecs = []flagSpec{
 	{"max-peers", "10000", "connected peers at most; more are refused with 503"},
 	{"ws-rate", "10", "WebSocket connects per second per client IP (burst: twice that); more are refused with 429"},
 	{"shutdown-timeout", "10s", "on SIGTERM, how long to let transfers in flight finish before closing peers"},
+	{"debug-addr", "", "serve Go's /debug/pprof profiles on this address (keep it private: 127.0.0.1:6060); off when empty"},
 	{"fault-corrupt-chunk", "", "TESTING ONLY: corrupt the first COUNT sends of one chunk to peers, as PATH#INDEX[*COUNT] (COUNT default 1); the cache keeps good bytes"},
 	{"allowed-origins", "", "WebSocket Origin allowlist, comma list of scheme://host[:port] (default: the relay's own origin and localhost/127.0.0.1 on any port)"},
 }
@@ -154,6 +156,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if c.ShutdownTimeout, err = time.ParseDuration(get("shutdown-timeout")); err != nil || c.ShutdownTimeout < 0 {
 		return c, fmt.Errorf("%w: --shutdown-timeout %q: want a duration like 10s", ErrConfig, get("shutdown-timeout"))
 	}
+	c.DebugAddr = get("debug-addr")
 	if v := get("fault-corrupt-chunk"); v != "" {
 		if c.FaultCorrupt, err = parseCorruptFault(v); err != nil {
 			return c, fmt.Errorf("%w: --fault-corrupt-chunk: %w", ErrConfig, err)
@@ -164,7 +167,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 
 // Validate checks values that parse but cannot work.
 func (c Config) Validate() error {
-	for name, addr := range map[string]string{"--listen": c.Listen, "--ice-listen": c.ICEListen} {
+	addrs := map[string]string{"--listen": c.Listen, "--ice-listen": c.ICEListen}
+	if c.DebugAddr != "" {
+		addrs["--debug-addr"] = c.DebugAddr
+	}
+	for name, addr := range addrs {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return fmt.Errorf("%w: %s %q: want host:port: %w", ErrConfig, name, addr, err)

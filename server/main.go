@@ -66,6 +66,16 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			s.close()
+			httpLn.Close()
+			fmt.Fprintf(os.Stderr, "p2pcache: --debug-addr %s: %v\n", cfg.DebugAddr, err)
+			return 1
+		}
+		defer stopDebug()
+	}
 	served := make(chan error, 1)
 	go func() { served <- s.serve(httpLn) }()
 	scheme := "http"
