@@ -2,8 +2,8 @@ package relay
 
 import (
 	"bufio"
-	"runtime"
 	"net"
+	"runtime"
 	"sync"
 )
 
