@@ -42,22 +42,22 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 
 type coalescedConn struct {
 	net.Conn
-	r       *bufio.Reader // only the conn's one reader uses it
-	flushed chan struct{} // closed when the flusher ends
+	r       *bufio.Reader  // only the conn's one reader uses it
+	flusher sync.WaitGroup // the flusher goroutine, while one runs
 
 	mu      sync.Mutex // guards the following
 	cond    *sync.Cond // signalled when buf gains bytes, drains, or the conn ends
 	buf     []byte     // bytes waiting for the flusher
 	spare   []byte     // the flusher's previous buffer, for reuse
+	running bool       // a flusher goroutine is running
 	writing bool       // the flusher is writing a batch
 	err     error      // the write error that ended the flusher
 	closed  bool
 }
 
 func newCoalescedConn(c net.Conn) *coalescedConn {
-	cc := &coalescedConn{Conn: c, r: bufio.NewReaderSize(c, 32<<10), flushed: make(chan struct{})}
+	cc := &coalescedConn{Conn: c, r: bufio.NewReaderSize(c, 4<<10)}
 	cc.cond = sync.NewCond(&cc.mu)
-	go cc.flush()
 	return cc
 }
 
@@ -79,21 +79,23 @@ func (c *coalescedConn) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	c.buf = append(c.buf, p...)
-	c.cond.Broadcast()
+	if !c.running { // an idle conn has no flusher: start one
+		c.running = true
+		c.flusher.Add(1)
+		go c.flush()
+	}
 	return len(p), nil
 }
 
-// flush writes batches until the conn is closed or a write fails.
+// flush writes batches until the buffer is empty (then it ends, so an idle
+// connection costs no goroutine), the conn is closed, or a write fails.
 func (c *coalescedConn) flush() {
-	defer close(c.flushed)
-
+	defer c.flusher.Done()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer func() { c.running = false }()
 	for {
-		for len(c.buf) == 0 && !c.closed {
-			c.cond.Wait()
-		}
-		if c.closed {
+		if len(c.buf) == 0 || c.closed {
 			return
 		}
 		// Let the writer add the rest of its burst: yield while the batch
@@ -146,7 +148,7 @@ func (c *coalescedConn) Close() error {
 	c.cond.Broadcast()
 	c.mu.Unlock()
 	err := c.Conn.Close() // unblocks a write in progress
-	<-c.flushed
+	c.flusher.Wait()
 	if already {
 		return nil
 	}
