@@ -27,7 +27,7 @@ import (
 // next Write; Close drops what is unsent (the peer is going away).
 
 // maxCoalesce bounds the bytes a coalescedConn holds unsent.
-const maxCoalesce = 256 << 10
+const maxCoalesce = 64 << 10
 
 // coalescingListener wraps every accepted connection in a coalescedConn.
 type coalescingListener struct{ net.Listener }
@@ -96,6 +96,7 @@ func (c *coalescedConn) flush() {
 	defer func() { c.running = false }()
 	for {
 		if len(c.buf) == 0 || c.closed {
+			c.buf, c.spare = nil, nil // an idle conn holds no buffer
 			return
 		}
 		// Let the writer add the rest of its burst: yield while the batch

@@ -361,7 +361,7 @@ func (s *session) onOpen(ctx context.Context, dc *webrtc.DataChannel) {
 		return
 	}
 	s.dc = dc
-	s.dcOut = newOutbox(64, 16, func(m msg) error {
+	s.dcOut = newOutbox(64, 4, func(m msg) error {
 		n, err := raw.WriteDataChannel(m.b, false)
 		s.bytesSent.Add(uint64(n))
 		s.r.stats.bytesSent.Add(uint64(n))
