@@ -66,6 +66,15 @@ export async function startRelay(t, args = [], { env = {}, timeoutMs = 20000 } =
   }
 }
 
+/**
+ * Start the relay again on the ports of a stopped one (a restart, as an
+ * operator's deploy does it): same URL, same ICE port.
+ */
+export async function restartRelay(t, relay, args = [], { env = {}, timeoutMs = 20000 } = {}) {
+  await relay.stop();
+  return startRelayOn(t, relay.port, relay.icePort, args, env, timeoutMs);
+}
+
 async function startRelayOn(t, port, icePort, args, env, timeoutMs) {
   const argv = ['--listen', `127.0.0.1:${port}`, '--ice-listen', `127.0.0.1:${icePort}`, ...args];
   const proc = spawn(BIN, argv, {
