@@ -125,7 +125,7 @@ func TestChurn(t *testing.T) {
 // the others, and is evicted once it has not drained for IdleTimeout.
 func TestStuckConsumer(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	const idle = 4 * time.Second
+	const idle = 6 * time.Second
 	file := randomBytes(4, 2<<20)
 	tr := startRelay(t, map[string][]byte{"big.bin": file}, cache.Config{}, func(c *relay.Config) {
 		c.IdleTimeout = idle
@@ -163,7 +163,7 @@ func TestStuckConsumer(t *testing.T) {
 		return float64(len(good)*rounds*len(file)) / time.Since(start).Seconds()
 	}
 	goodput(1) // warm the cache
-	base := goodput(3)
+	base := goodput(6)
 
 	stuck, err := peer.Dial(ctx, tr.url, peer.Options{})
 	if err != nil {
@@ -180,8 +180,11 @@ func TestStuckConsumer(t *testing.T) {
 			stuck.Fetch(ctx, "/big.bin")
 		}()
 	}
-	time.Sleep(100 * time.Millisecond)
-	withStuck := goodput(3)
+	// Let the stuck peer take its fill (its receive window) first: what is
+	// measured is the others beside a peer that stopped, not the CPU its
+	// last window cost.
+	time.Sleep(time.Second)
+	withStuck := goodput(6)
 	ratio := withStuck / base
 	t.Logf("good peers' goodput: %.1f MB/s alone, %.1f MB/s beside a stuck peer (ratio %.2f)", base/1e6, withStuck/1e6, ratio)
 	// The ratio is logged (go test -v) for the ≤ 10% target; speed is not
