@@ -421,41 +421,29 @@ func runTable(rep *Report, r *RunReport) string {
 		}
 		fmt.Fprintf(&b, "<td>%s</td><td>%s</td></tr>\n", fratio(a), fratio(c))
 	}
-	d3 := func(d dist, q string) string {
-		if d.N == 0 {
-			return "–"
-		}
-		switch q {
-		case "p50":
-			return fnum(d.P50)
-		case "p95":
-			return fnum(d.P95)
-		}
-		return fnum(d.P99)
-	}
 	for _, q := range []string{"p50", "p95", "p99"} {
-		line("connect "+q+" ms", false, "connect_"+q, func(p *phaseStats) string { return d3(p.ConnectMS, q) })
+		line("connect "+q+" ms", false, "connect_"+q, func(p *phaseStats) string { return quantile(p.ConnectMS, q) })
 	}
 	if rep.Settings.RTTMS > 0 {
 		line("connect p50 in round trips", true, "", func(p *phaseStats) string {
 			if p.ConnectRTTs == nil {
 				return "–"
 			}
-			return d3(*p.ConnectRTTs, "p50")
+			return quantile(*p.ConnectRTTs, "p50")
 		})
 	}
 	for _, q := range []string{"p50", "p95", "p99"} {
-		line("fetch "+q+" ms", false, "fetch_"+q, func(p *phaseStats) string { return d3(p.FetchMS, q) })
+		line("fetch "+q+" ms", false, "fetch_"+q, func(p *phaseStats) string { return quantile(p.FetchMS, q) })
 	}
 	for _, q := range []string{"p50", "p95", "p99"} {
-		line("first chunk "+q+" ms", false, "ttfb_"+q, func(p *phaseStats) string { return d3(p.TTFBMS, q) })
+		line("first chunk "+q+" ms", false, "ttfb_"+q, func(p *phaseStats) string { return quantile(p.TTFBMS, q) })
 	}
 	if rep.Settings.RTTMS > 0 {
 		line("first chunk p50 in round trips", true, "", func(p *phaseStats) string {
 			if p.TTFBRTTs == nil {
 				return "–"
 			}
-			return d3(*p.TTFBRTTs, "p50")
+			return quantile(*p.TTFBRTTs, "p50")
 		})
 	}
 	for ci, c := range sizeClasses {
@@ -471,7 +459,7 @@ func runTable(rep *Report, r *RunReport) string {
 			if p.Warm64KMS == nil {
 				return "–"
 			}
-			return d3(*p.Warm64KMS, q)
+			return quantile(*p.Warm64KMS, q)
 		})
 	}
 	line("goodput MB/s, all peers", false, "goodput", func(p *phaseStats) string { return fnum(p.GoodputMBps) })

@@ -496,32 +496,20 @@ func printRun(w io.Writer, rep *Report, i int) {
 		}
 		return out
 	}
-	pick := func(d dist, q string) string {
-		if d.N == 0 {
-			return "–"
-		}
-		switch q {
-		case "p50":
-			return fnum(d.P50)
-		case "p95":
-			return fnum(d.P95)
-		}
-		return fnum(d.P99)
-	}
 	opt := func(f func(*phaseStats) *dist, q string) func(*phaseStats) string {
 		return func(p *phaseStats) string {
 			d := f(p)
 			if d == nil {
 				return "–"
 			}
-			return pick(*d, q)
+			return quantile(*d, q)
 		}
 	}
 	only := func(v string) [4]string { return [4]string{v, "", "", ""} }
 	rtt := st.RTTMS
 	var rows []row
 	for _, q := range []string{"p50", "p95", "p99"} {
-		rows = append(rows, row{"connect " + q + " ms", get(func(p *phaseStats) string { return pick(p.ConnectMS, q) }), "connect_" + q})
+		rows = append(rows, row{"connect " + q + " ms", get(func(p *phaseStats) string { return quantile(p.ConnectMS, q) }), "connect_" + q})
 	}
 	if r.WSToDCMS != nil {
 		rows = append(rows, row{"  websocket → dc p50 ms", only(fnum(r.WSToDCMS.P50)), ""})
@@ -533,10 +521,10 @@ func printRun(w io.Writer, rep *Report, i int) {
 		}
 	}
 	for _, q := range []string{"p50", "p95", "p99"} {
-		rows = append(rows, row{"fetch " + q + " ms", get(func(p *phaseStats) string { return pick(p.FetchMS, q) }), "fetch_" + q})
+		rows = append(rows, row{"fetch " + q + " ms", get(func(p *phaseStats) string { return quantile(p.FetchMS, q) }), "fetch_" + q})
 	}
 	for _, q := range []string{"p50", "p95", "p99"} {
-		rows = append(rows, row{"first chunk " + q + " ms", get(func(p *phaseStats) string { return pick(p.TTFBMS, q) }), "ttfb_" + q})
+		rows = append(rows, row{"first chunk " + q + " ms", get(func(p *phaseStats) string { return quantile(p.TTFBMS, q) }), "ttfb_" + q})
 	}
 	if rtt > 0 {
 		rows = append(rows, row{"first chunk p50 in RTTs", get(opt(func(p *phaseStats) *dist { return p.TTFBRTTs }, "p50")), "ttfb_p50"})
@@ -667,6 +655,20 @@ func scalingCells(r *RunReport, sep string) (good, cpu, perPeerKB string, errs i
 		}
 	}
 	return good, cpu, perPeerKB, errs
+}
+
+// quantile formats d's p50, p95 or p99 (q), or "–" for no samples.
+func quantile(d dist, q string) string {
+	if d.N == 0 {
+		return "–"
+	}
+	switch q {
+	case "p50":
+		return fnum(d.P50)
+	case "p95":
+		return fnum(d.P95)
+	}
+	return fnum(d.P99)
 }
 
 func plural(n int) string {
