@@ -209,12 +209,7 @@ func statsOf(p *phaseOut, rtt time.Duration) phaseStats {
 	}
 	s.Errors = s.FailedRequests + s.NotRun + s.ConnectErrors + s.ProbeErrors
 	if len(p.probe) > 0 {
-		var f, t []float64
-		for i := range p.probe {
-			f = append(f, ms(p.probe[i]))
-			t = append(t, ms(p.probeTTFB[i]))
-		}
-		df, dt := summarize(f), summarize(t)
+		df, dt := summarizeMS(p.probe), summarizeMS(p.probeTTFB)
 		s.Warm64KMS, s.Warm64KTTFBMS = &df, &dt
 		if rtt > 0 {
 			dr := df.scale(ms(rtt))
@@ -223,11 +218,7 @@ func statsOf(p *phaseOut, rtt time.Duration) phaseStats {
 	}
 	s.WallSeconds = p.wall.Seconds()
 	s.FetchMS, s.TTFBMS = summarize(fetch), summarize(ttfb)
-	var conn []float64
-	for _, d := range p.connect {
-		conn = append(conn, ms(d))
-	}
-	s.ConnectMS = summarize(conn)
+	s.ConnectMS = summarizeMS(p.connect)
 	if rtt > 0 {
 		r := ms(rtt)
 		c, t := s.ConnectMS.scale(r), s.TTFBMS.scale(r)
@@ -311,19 +302,11 @@ func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 func buildRun(w, h, hs, og *phaseOut, rtt time.Duration) *RunReport {
 	r := &RunReport{Peers: w.peers, phaseStats: statsOf(w, rtt), phases: map[string]*phaseOut{phaseWebRTC: w}}
 	if len(w.wsToDC) > 0 {
-		var v []float64
-		for _, d := range w.wsToDC {
-			v = append(v, ms(d))
-		}
-		d := summarize(v)
+		d := summarizeMS(w.wsToDC)
 		r.WSToDCMS = &d
 	}
 	if len(w.srtt) > 0 {
-		var v []float64
-		for _, d := range w.srtt {
-			v = append(v, ms(d))
-		}
-		d := summarize(v)
+		d := summarizeMS(w.srtt)
 		r.MeasuredRTTMS = &d
 	}
 	if w.hasMetrics {

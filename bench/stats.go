@@ -66,6 +66,15 @@ func (d dist) scale(by float64) dist {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// summarizeMS summarizes durations in milliseconds.
+func summarizeMS(ds []time.Duration) dist {
+	v := make([]float64, len(ds))
+	for i, d := range ds {
+		v[i] = ms(d)
+	}
+	return summarize(v)
+}
+
 // sizeClass is a range of file sizes reported apart.
 type sizeClass struct {
 	Name string

@@ -102,6 +102,28 @@ func wsDial(base, query string, hdr http.Header) (*websocket.Conn, *http.Respons
 	return d.Dial(u, hdr)
 }
 
+// mustWS opens a signaling WebSocket with token, closed when t ends.
+func mustWS(t *testing.T, base, token string) *websocket.Conn {
+	t.Helper()
+	c, _, err := wsDial(base, "access_token="+token, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readUntilClosed reads and discards messages until the connection ends (or
+// 10 s pass) and returns the error that ended it.
+func readUntilClosed(c *websocket.Conn) error {
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return err
+		}
+	}
+}
+
 // readSignals reads text messages until one of type typ arrives whose
 // message contains substr, or the connection ends.
 func readSignal(t *testing.T, c *websocket.Conn, typ, substr string) (*relay.Signal, error) {
@@ -200,28 +222,15 @@ func TestHostileInputs(t *testing.T) {
 		{"manifest absolute URL", httpCase("/manifest/https:%2f%2fevil.example%2fx", bearer, 400, "")},
 		{"redirect off origin", httpCase("/files/redirect", bearer, 502, "")},
 		{"oversize WS frame", func(t *testing.T) {
-			c, _, err := wsDial(h.base, "access_token="+good, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := mustWS(t, h.base, good)
 			c.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("x"), 4<<20))
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			for {
-				if _, _, err = c.ReadMessage(); err != nil {
-					break
-				}
-			}
+			err := readUntilClosed(c)
 			if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) && !isConnGone(err) {
 				t.Fatalf("after a 4 MiB frame: %v, want the relay to close the connection", err)
 			}
 		}},
 		{"junk JSON", func(t *testing.T) {
-			c, _, err := wsDial(h.base, "access_token="+good, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := mustWS(t, h.base, good)
 			c.WriteMessage(websocket.TextMessage, []byte(`{"type":"offer","sdp":`))
 			if _, err := readSignal(t, c, relay.SignalError, "signal"); err != nil {
 				t.Fatalf("no error for junk JSON: %v", err)
@@ -232,22 +241,13 @@ func TestHostileInputs(t *testing.T) {
 					break
 				}
 			}
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			for {
-				if _, _, err = c.ReadMessage(); err != nil {
-					break
-				}
-			}
+			err := readUntilClosed(c)
 			if !isConnGone(err) && !websocket.IsCloseError(err, websocket.ClosePolicyViolation, websocket.CloseNormalClosure, websocket.CloseProtocolError) {
 				t.Fatalf("a peer sending only junk was not dropped: %v", err)
 			}
 		}},
 		{"junk SDP", func(t *testing.T) {
-			c, _, err := wsDial(h.base, "access_token="+good, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := mustWS(t, h.base, good)
 			c.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"offer","sdp":"v=0\r\no=garbage\r\nm=nonsense"}`))
 			s, err := readSignal(t, c, relay.SignalError, "")
 			if err != nil || s.Code != "webrtc_failed" {
@@ -255,11 +255,7 @@ func TestHostileInputs(t *testing.T) {
 			}
 		}},
 		{"10000 ICE candidates", func(t *testing.T) {
-			c, _, err := wsDial(h.base, "access_token="+good, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := mustWS(t, h.base, good)
 			go func() {
 				for i := range 10000 {
 					cand := fmt.Sprintf(`{"v":1,"type":"candidate","candidate":{"candidate":"candidate:%d 1 tcp 1 10.%d.%d.%d 9 typ host tcptype active","sdpMid":"0"}}`, i, i>>16&255, i>>8&255, i&255)
