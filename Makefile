@@ -8,7 +8,7 @@ FUZZTIME ?= 60000x
 # The bench harness's flags; see go run ./bench -h.
 BENCH_ARGS ?= --quick --json bench/out/quick.json --html bench/out/quick.html
 # Fuzz targets, as package:Target.
-FUZZ_TARGETS := ./relay:FuzzDecodeFrame ./relay:FuzzParseSignal ./cache:FuzzParseManifest ./cache:FuzzCleanPath ./server:FuzzParseSize
+FUZZ_TARGETS := ./relay/wire:FuzzDecodeFrame ./relay/wire:FuzzParseSignal ./relay/wire:FuzzParseManifest ./relay/wire:FuzzCleanPath ./cache:FuzzHTTPOriginURL ./server:FuzzParseSize
 
 .DEFAULT_GOAL := help
 .PHONY: help run build test test-go test-js test-browser fuzz bench bench-micro lint clean
@@ -57,3 +57,14 @@ bench-micro: ## micro-benchmarks (cache, relay frame codec and writes, fetch ove
 
 clean: ## remove build and test output
 	rm -rf bin test-output
+
+.PHONY: generate check-generate
+
+generate: ## rebuild client-js/p2pcache.js from client-js/src/ (esbuild as a Go tool; no npm)
+	$(GO) generate ./client-js
+
+check-generate: generate ## fail if the committed client-js/p2pcache.js is not what client-js/src/ builds
+	@git diff --quiet --exit-code -- client-js/p2pcache.js || { \
+	  git --no-pager diff --stat -- client-js/p2pcache.js; \
+	  echo "check-generate: client-js/p2pcache.js is out of date with client-js/src/: run 'make generate' and commit the result"; \
+	  exit 1; }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing/fstest"
 
-	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 	"github.com/p2pcache/p2pcache/server/demo"
 )
 
@@ -94,7 +94,7 @@ func loadFiles(spec string) (*fileSet, error) {
 		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") || (spec == "demo" && p == demo.IndexPath) {
 			return nil
 		}
-		if _, err := cache.CleanPath(p); err != nil {
+		if _, err := wire.CleanPath(p); err != nil {
 			return nil // a name the relay refuses: not part of the workload
 		}
 		info, err := d.Info()

@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // ErrClosed: the cache was closed.
@@ -62,13 +64,13 @@ type Stats struct {
 }
 
 type manifestEntry struct {
-	m       *Manifest
+	m       *wire.Manifest
 	origin  Validators // the origin's validators for the version m describes
 	expires time.Time
 }
 
 type chunkLoc struct {
-	m *Manifest
+	m *wire.Manifest
 	i int
 }
 
@@ -83,7 +85,7 @@ type Cache struct {
 
 	mu        sync.Mutex // guards the following
 	manifests *simplelru.LRU[string, *manifestEntry]
-	where     map[Hash][]chunkLoc // chunk hash → every held manifest listing it
+	where     map[wire.Hash][]chunkLoc // chunk hash → every held manifest listing it
 	cancels   map[*context.CancelFunc]struct{}
 	closed    bool
 
@@ -110,7 +112,7 @@ func New(origin Origin, cfg Config) (*Cache, error) {
 		origin:  origin,
 		cfg:     cfg,
 		chunks:  chunks,
-		where:   make(map[Hash][]chunkLoc),
+		where:   make(map[wire.Hash][]chunkLoc),
 		cancels: make(map[*context.CancelFunc]struct{}),
 	}
 	c.manifests, err = simplelru.NewLRU(cfg.MaxManifests, func(_ string, e *manifestEntry) {
@@ -156,8 +158,8 @@ func (c *Cache) Stats() Stats {
 
 // Manifest returns the current manifest of path, building or revalidating it
 // from the origin as needed.
-func (c *Cache) Manifest(ctx context.Context, p string) (*Manifest, error) {
-	p, err := CleanPath(p)
+func (c *Cache) Manifest(ctx context.Context, p string) (*wire.Manifest, error) {
+	p, err := wire.CleanPath(p)
 	if err != nil {
 		return nil, err
 	}
@@ -168,16 +170,16 @@ func (c *Cache) Manifest(ctx context.Context, p string) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.(*Manifest), nil
+	return v.(*wire.Manifest), nil
 }
 
 // Peek returns chunk h if it is cached, marking it recently used.
-func (c *Cache) Peek(h Hash) ([]byte, bool) { return c.chunks.get(h) }
+func (c *Cache) Peek(h wire.Hash) ([]byte, bool) { return c.chunks.get(h) }
 
 // Chunk returns chunk i of m: from the LRU, else from the origin (one fetch
 // however many ask), verified against m before it is cached or returned. The
 // returned bytes are shared and must not be modified.
-func (c *Cache) Chunk(ctx context.Context, m *Manifest, i int) ([]byte, Source, error) {
+func (c *Cache) Chunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, Source, error) {
 	if i < 0 || i >= len(m.Chunks) {
 		return nil, 0, fmt.Errorf("%w: %d of %d in %s", ErrBadIndex, i, len(m.Chunks), m.Path)
 	}
@@ -197,7 +199,7 @@ func (c *Cache) Chunk(ctx context.Context, m *Manifest, i int) ([]byte, Source, 
 
 // ChunkByHash returns a chunk named by its hash alone: from the LRU, else
 // through a held manifest that lists it. ErrUnknownChunk if neither.
-func (c *Cache) ChunkByHash(ctx context.Context, h Hash) ([]byte, Source, error) {
+func (c *Cache) ChunkByHash(ctx context.Context, h wire.Hash) ([]byte, Source, error) {
 	if b, ok := c.chunks.get(h); ok {
 		c.hits.Add(1)
 		return b, SourceCache, nil
@@ -274,7 +276,7 @@ func (c *Cache) put(p string, e *manifestEntry) {
 }
 
 // drop forgets m if it is still path's current manifest.
-func (c *Cache) drop(m *Manifest) {
+func (c *Cache) drop(m *wire.Manifest) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.manifests.Peek(m.Path); ok && e.m == m {
@@ -284,7 +286,7 @@ func (c *Cache) drop(m *Manifest) {
 
 // forgetLocked removes m's chunks from the location index; a chunk other
 // held manifests list stays reachable through them.
-func (c *Cache) forgetLocked(m *Manifest) {
+func (c *Cache) forgetLocked(m *wire.Manifest) {
 	for _, h := range m.Chunks {
 		if locs := slices.DeleteFunc(c.where[h], func(l chunkLoc) bool { return l.m == m }); len(locs) > 0 {
 			c.where[h] = locs
@@ -294,13 +296,13 @@ func (c *Cache) forgetLocked(m *Manifest) {
 	}
 }
 
-func (c *Cache) loadManifest(ctx context.Context, p string) (*Manifest, error) {
+func (c *Cache) loadManifest(ctx context.Context, p string) (*wire.Manifest, error) {
 	now := c.cfg.Now()
 	e := c.entry(p)
 	if e != nil && now.Before(e.expires) { // refreshed while we waited
 		return e.m, nil
 	}
-	var m *Manifest
+	var m *wire.Manifest
 	err := c.retry(ctx, p, func() (err error) {
 		m, err = c.fetchManifest(ctx, p, e, now)
 		return err
@@ -310,7 +312,7 @@ func (c *Cache) loadManifest(ctx context.Context, p string) (*Manifest, error) {
 
 // fetchManifest makes one origin call for p's manifest: a revalidation of e
 // when there is one, else a whole-file fetch.
-func (c *Cache) fetchManifest(ctx context.Context, p string, e *manifestEntry, now time.Time) (*Manifest, error) {
+func (c *Cache) fetchManifest(ctx context.Context, p string, e *manifestEntry, now time.Time) (*wire.Manifest, error) {
 	req := Request{Path: p}
 	if e != nil {
 		req.Cond = e.origin
@@ -349,15 +351,15 @@ func (c *Cache) fetchManifest(ctx context.Context, p string, e *manifestEntry, n
 // announced length, so a truncated or failed body leaves nothing behind. At
 // most the LRU's budget of chunks is held back for that; the rest are hashed
 // and left for range fetches.
-func (c *Cache) build(p string, resp *Response) (*Manifest, error) {
+func (c *Cache) build(p string, resp *Response) (*wire.Manifest, error) {
 	if resp.Size > c.cfg.MaxFileSize || resp.Length > c.cfg.MaxFileSize {
 		return nil, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrTooLarge, p, max(resp.Size, resp.Length), c.cfg.MaxFileSize)
 	}
 	cs := c.cfg.ChunkSize
-	m := &Manifest{Version: ManifestVersion, Path: p, ChunkSize: cs, LastModified: resp.Validators.LastModified.UTC()}
+	m := &wire.Manifest{Version: wire.ManifestVersion, Path: p, ChunkSize: cs, LastModified: resp.Validators.LastModified.UTC()}
 	whole := sha256.New()
 	type pending struct {
-		h Hash
+		h wire.Hash
 		b []byte
 	}
 	var keep []pending
@@ -374,7 +376,7 @@ func (c *Cache) build(p string, resp *Response) (*Manifest, error) {
 				return nil, fmt.Errorf("%w: %s is over the limit of %d bytes", ErrTooLarge, p, c.cfg.MaxFileSize)
 			}
 			b := buf[:k:k]
-			h := Sum(b)
+			h := wire.Sum(b)
 			whole.Write(b)
 			m.Chunks = append(m.Chunks, h)
 			if first == nil {
@@ -397,7 +399,7 @@ func (c *Cache) build(p string, resp *Response) (*Manifest, error) {
 	}
 	m.Size = n
 	copy(m.SHA256[:], whole.Sum(nil))
-	m.ETag = ETagFor(m.SHA256)
+	m.ETag = wire.ETagFor(m.SHA256)
 	m.ContentType = contentType(p, resp.ContentType, first)
 	for _, pc := range keep {
 		c.chunks.add(pc.h, pc.b)
@@ -435,7 +437,7 @@ func contentType(p, fromOrigin string, first []byte) string {
 	return http.DetectContentType(first)
 }
 
-func (c *Cache) loadChunk(ctx context.Context, m *Manifest, i int) (chunkResult, error) {
+func (c *Cache) loadChunk(ctx context.Context, m *wire.Manifest, i int) (chunkResult, error) {
 	h := m.Chunks[i]
 	if b, ok := c.chunks.get(h); ok { // filled while we waited
 		return chunkResult{b, SourceCache}, nil
@@ -457,7 +459,7 @@ func (c *Cache) loadChunk(ctx context.Context, m *Manifest, i int) (chunkResult,
 
 // fetchChunk makes one ranged origin call for chunk i of m and caches the
 // bytes if they match the manifest.
-func (c *Cache) fetchChunk(ctx context.Context, m *Manifest, i int, ifRange Validators) (chunkResult, error) {
+func (c *Cache) fetchChunk(ctx context.Context, m *wire.Manifest, i int, ifRange Validators) (chunkResult, error) {
 	h := m.Chunks[i]
 	off, n := m.ChunkOffset(i), int64(m.ChunkLen(i))
 	c.originFetches.Add(1)
@@ -481,14 +483,14 @@ func (c *Cache) fetchChunk(ctx context.Context, m *Manifest, i int, ifRange Vali
 		}
 		return chunkResult{}, fmt.Errorf("%w: %s chunk %d: got %d of %d bytes: %w", ErrOrigin, m.Path, i, k, n, err)
 	}
-	if Sum(b) != h {
+	if wire.Sum(b) != h {
 		return chunkResult{}, c.stale(m, fmt.Errorf("%w: %s chunk %d: origin bytes no longer match the manifest", ErrStale, m.Path, i))
 	}
 	c.chunks.add(h, b)
 	return chunkResult{b, SourceOrigin}, nil
 }
 
-func (c *Cache) stale(m *Manifest, err error) error {
+func (c *Cache) stale(m *wire.Manifest, err error) error {
 	c.staleFetches.Add(1)
 	c.drop(m)
 	c.cfg.Logger.Info("origin changed under a manifest", "path", m.Path, "err", err)

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // BenchmarkLRUAddGet adds a 64 KiB chunk and reads another, with a budget of
@@ -11,16 +13,16 @@ import (
 func BenchmarkLRUAddGet(b *testing.B) {
 	const chunks = 1024
 	es := make([]lruEntry, chunks)
-	buf := make([]byte, MaxChunkSize)
+	buf := make([]byte, wire.MaxChunkSize)
 	for i := range es {
 		buf[0], buf[1] = byte(i), byte(i>>8)
-		es[i] = lruEntry{Sum(buf), buf} // shared bytes: only the keys differ
+		es[i] = lruEntry{wire.Sum(buf), buf} // shared bytes: only the keys differ
 	}
-	l, err := newByteLRU(256 * MaxChunkSize)
+	l, err := newByteLRU(256 * wire.MaxChunkSize)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(MaxChunkSize)
+	b.SetBytes(wire.MaxChunkSize)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -32,17 +34,17 @@ func BenchmarkLRUAddGet(b *testing.B) {
 }
 
 func BenchmarkSum64KiB(b *testing.B) {
-	buf := pattern(MaxChunkSize, 1)
-	b.SetBytes(MaxChunkSize)
+	buf := pattern(wire.MaxChunkSize, 1)
+	b.SetBytes(wire.MaxChunkSize)
 	b.ReportAllocs()
 	for b.Loop() {
-		Sum(buf)
+		wire.Sum(buf)
 	}
 }
 
 // BenchmarkChunkHit is Cache.Chunk of a warm chunk from many goroutines.
 func BenchmarkChunkHit(b *testing.B) {
-	o := NewFSOrigin(fstest.MapFS{"f": {Data: pattern(4*MaxChunkSize, 2)}}, FSOriginConfig{MaxAge: time.Hour})
+	o := NewFSOrigin(fstest.MapFS{"f": {Data: pattern(4*wire.MaxChunkSize, 2)}}, FSOriginConfig{MaxAge: time.Hour})
 	c, err := New(o, Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -52,7 +54,7 @@ func BenchmarkChunkHit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.SetBytes(MaxChunkSize)
+	b.SetBytes(wire.MaxChunkSize)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

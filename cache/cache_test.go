@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -84,7 +86,7 @@ func newCache(t testing.TB, o Origin, cfg Config) *Cache {
 	return c
 }
 
-func mustManifest(t testing.TB, c *Cache, p string) *Manifest {
+func mustManifest(t testing.TB, c *Cache, p string) *wire.Manifest {
 	t.Helper()
 	m, err := c.Manifest(t.Context(), p)
 	if err != nil {
@@ -93,7 +95,7 @@ func mustManifest(t testing.TB, c *Cache, p string) *Manifest {
 	return m
 }
 
-func mustChunk(t testing.TB, c *Cache, m *Manifest, i int) ([]byte, Source) {
+func mustChunk(t testing.TB, c *Cache, m *wire.Manifest, i int) ([]byte, Source) {
 	t.Helper()
 	b, src, err := c.Chunk(t.Context(), m, i)
 	if err != nil {
@@ -126,7 +128,7 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // heldChunks reports which chunks of m the LRU holds, without touching them.
-func heldChunks(c *Cache, m *Manifest) []bool {
+func heldChunks(c *Cache, m *wire.Manifest) []bool {
 	held := make([]bool, len(m.Chunks))
 	for i, h := range m.Chunks {
 		held[i] = c.chunks.contains(h)
@@ -143,8 +145,8 @@ func TestNewConfig(t *testing.T) {
 	}{
 		{"zero", Config{}, true},
 		{"chunk size 1", Config{ChunkSize: 1}, true},
-		{"chunk size max", Config{ChunkSize: MaxChunkSize}, true},
-		{"chunk size too big", Config{ChunkSize: MaxChunkSize + 1}, false},
+		{"chunk size max", Config{ChunkSize: wire.MaxChunkSize}, true},
+		{"chunk size too big", Config{ChunkSize: wire.MaxChunkSize + 1}, false},
 		{"negative chunk size", Config{ChunkSize: -1}, false},
 		{"negative max bytes", Config{MaxBytes: -1}, false},
 		{"negative max manifests", Config{MaxManifests: -1}, false},
@@ -161,7 +163,7 @@ func TestNewConfig(t *testing.T) {
 				defer c.Close()
 				want := tt.cfg.ChunkSize
 				if want == 0 {
-					want = MaxChunkSize
+					want = wire.MaxChunkSize
 				}
 				if c.ChunkSize() != want {
 					t.Errorf("ChunkSize() = %d, want %d", c.ChunkSize(), want)
@@ -263,13 +265,13 @@ func TestManifestSingleFlight(t *testing.T) {
 				file := pattern(200<<10, 2)
 				o := fsOrigin(fstest.MapFS{"a/f.bin": {Data: file}}, tt.maxAge)
 				c := newCache(t, OriginFunc(o.fetch), Config{})
-				var first *Manifest
+				var first *wire.Manifest
 				if tt.warm {
 					first = mustManifest(t, c, "a/f.bin")
 				}
 				before := o.calls()
 				o.gate = make(chan struct{})
-				ms := make([]*Manifest, callers)
+				ms := make([]*wire.Manifest, callers)
 				errs := make([]error, callers)
 				var wg sync.WaitGroup
 				for i := range callers {
@@ -286,7 +288,7 @@ func TestManifestSingleFlight(t *testing.T) {
 						t.Fatalf("caller %d: %p, %v; caller 0: %p", i, ms[i], errs[i], ms[0])
 					}
 				}
-				checkManifest(t, ms[0], "a/f.bin", file, MaxChunkSize)
+				checkManifest(t, ms[0], "a/f.bin", file, wire.MaxChunkSize)
 				if n := o.calls() - before; n != 1 {
 					t.Errorf("%d origin calls, want 1", n)
 				}
@@ -309,17 +311,17 @@ func TestCallerCancel(t *testing.T) {
 	file := pattern(4*cs, 3)
 	tests := []struct {
 		name string
-		call func(ctx context.Context, c *Cache, m *Manifest) ([]byte, error)
+		call func(ctx context.Context, c *Cache, m *wire.Manifest) ([]byte, error)
 	}{
-		{"chunk", func(ctx context.Context, c *Cache, m *Manifest) ([]byte, error) {
+		{"chunk", func(ctx context.Context, c *Cache, m *wire.Manifest) ([]byte, error) {
 			b, _, err := c.Chunk(ctx, m, 3)
 			return b, err
 		}},
-		{"chunk by hash", func(ctx context.Context, c *Cache, m *Manifest) ([]byte, error) {
+		{"chunk by hash", func(ctx context.Context, c *Cache, m *wire.Manifest) ([]byte, error) {
 			b, _, err := c.ChunkByHash(ctx, m.Chunks[3])
 			return b, err
 		}},
-		{"manifest", func(ctx context.Context, c *Cache, _ *Manifest) ([]byte, error) {
+		{"manifest", func(ctx context.Context, c *Cache, _ *wire.Manifest) ([]byte, error) {
 			m, err := c.Manifest(ctx, "f.bin")
 			if err != nil {
 				return nil, err
@@ -603,7 +605,7 @@ func TestCacheSmallerThanFile(t *testing.T) {
 	if !errors.Is(err, ErrStale) || b != nil {
 		t.Fatalf("Chunk of changed bytes: %d bytes, %v; want ErrStale", len(b), err)
 	}
-	if _, ok := c.Peek(Sum(chunkOf(changed, cs, cold))); ok {
+	if _, ok := c.Peek(wire.Sum(chunkOf(changed, cs, cold))); ok {
 		t.Error("bytes that failed verification were cached")
 	}
 	if st := c.Stats(); st.Stale != 1 || st.Manifests != 0 || st.Bytes > maxBytes {
@@ -796,7 +798,7 @@ func TestManifestFreshness(t *testing.T) {
 				s.name, o.calls(), o.conds.Load(), st.ManifestBuilds, st.Revalidations, s.wantCalls, s.wantConds, s.wantBuilds, s.wantConds)
 		}
 	}
-	checkManifest(t, cur, "f.txt", []byte("two"), MaxChunkSize)
+	checkManifest(t, cur, "f.txt", []byte("two"), wire.MaxChunkSize)
 	if cur.SHA256 == m1.SHA256 {
 		t.Error("changed file kept its hash")
 	}
@@ -847,7 +849,7 @@ func TestChunkByHash(t *testing.T) {
 	t.Run("unknown", func(t *testing.T) {
 		c, o := newC(t, 0)
 		mustManifest(t, c, "a")
-		for _, h := range []Hash{{}, Sum([]byte("nope")), Sum(pattern(cs, 2))} {
+		for _, h := range []wire.Hash{{}, wire.Sum([]byte("nope")), wire.Sum(pattern(cs, 2))} {
 			if b, _, err := c.ChunkByHash(t.Context(), h); !errors.Is(err, ErrUnknownChunk) || b != nil {
 				t.Errorf("ChunkByHash(%s): %v, want ErrUnknownChunk", h, err)
 			}
@@ -1042,7 +1044,7 @@ func TestPeek(t *testing.T) {
 	if b, ok := c.Peek(m.Chunks[0]); !ok || string(b) != "hello" {
 		t.Errorf("Peek = %q, %v", b, ok)
 	}
-	if _, ok := c.Peek(Sum([]byte("other"))); ok {
+	if _, ok := c.Peek(wire.Sum([]byte("other"))); ok {
 		t.Error("Peek found an unknown chunk")
 	}
 	if st := c.Stats(); st.Hits != 0 || st.Misses != 0 {

@@ -1,5 +1,7 @@
 package cache
 
+import "github.com/p2pcache/p2pcache/relay/wire"
+
 // ChunkLRU is a byte-bounded LRU of chunks by hash, for peers that keep what
 // they fetched (the Go peer). It is safe for concurrent use.
 type ChunkLRU struct{ l *byteLRU }
@@ -17,13 +19,13 @@ func NewChunkLRU(maxBytes int64) (*ChunkLRU, error) {
 }
 
 // Get returns chunk h and marks it recently used.
-func (c *ChunkLRU) Get(h Hash) ([]byte, bool) { return c.l.get(h) }
+func (c *ChunkLRU) Get(h wire.Hash) ([]byte, bool) { return c.l.get(h) }
 
 // Contains reports whether h is held, without touching its recency.
-func (c *ChunkLRU) Contains(h Hash) bool { return c.l.contains(h) }
+func (c *ChunkLRU) Contains(h wire.Hash) bool { return c.l.contains(h) }
 
 // Add holds b as chunk h; the caller must not modify b afterwards.
-func (c *ChunkLRU) Add(h Hash, b []byte) { c.l.add(h, b) }
+func (c *ChunkLRU) Add(h wire.Hash, b []byte) { c.l.add(h, b) }
 
 // Bytes returns the bytes held.
 func (c *ChunkLRU) Bytes() int64 {

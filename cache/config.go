@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // Config holds a Cache's optional settings. The zero value is usable.
 type Config struct {
 	// ChunkSize is the size of every chunk but a file's last; zero means
-	// MaxChunkSize (64 KiB). At most MaxChunkSize.
+	// wire.MaxChunkSize (64 KiB). At most wire.MaxChunkSize.
 	ChunkSize int
 	// MaxBytes is the chunk LRU's byte budget; zero means 256 MiB.
 	MaxBytes int64
@@ -33,8 +35,8 @@ type Config struct {
 // Validate reports the first out-of-range field.
 func (c Config) Validate() error {
 	switch {
-	case c.ChunkSize < 0 || c.ChunkSize > MaxChunkSize:
-		return fmt.Errorf("%w: chunk size %d not in 1..%d bytes", ErrBadConfig, c.ChunkSize, MaxChunkSize)
+	case c.ChunkSize < 0 || c.ChunkSize > wire.MaxChunkSize:
+		return fmt.Errorf("%w: chunk size %d not in 1..%d bytes", ErrBadConfig, c.ChunkSize, wire.MaxChunkSize)
 	case c.MaxBytes < 0:
 		return fmt.Errorf("%w: negative cache size %d", ErrBadConfig, c.MaxBytes)
 	case c.MaxManifests < 0:
@@ -49,7 +51,7 @@ func (c Config) Validate() error {
 
 func (c Config) withDefaults() Config {
 	if c.ChunkSize == 0 {
-		c.ChunkSize = MaxChunkSize
+		c.ChunkSize = wire.MaxChunkSize
 	}
 	if c.MaxBytes == 0 {
 		c.MaxBytes = 256 << 20

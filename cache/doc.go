@@ -1,5 +1,5 @@
 // Package cache holds the relay's content: files split into chunks of at most
-// 64 KiB, each named by its SHA-256, described by a Manifest and kept in a
+// 64 KiB, each named by its SHA-256, described by a wire.Manifest and kept in a
 // byte-bounded LRU in front of an Origin.
 //
 // The algorithm, for a request of chunk i of path p:

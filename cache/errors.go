@@ -1,12 +1,17 @@
 package cache
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
+)
 
 var (
 	// ErrNotFound: the origin has no such file.
 	ErrNotFound = errors.New("not found")
 	// ErrBadPath: the path is not a clean relative path inside the origin.
-	ErrBadPath = errors.New("bad path")
+	// It is wire.ErrBadPath, so errors.Is matches either.
+	ErrBadPath = wire.ErrBadPath
 	// ErrOrigin: the origin failed (5xx, timeout, connection error, truncated body).
 	ErrOrigin = errors.New("origin error")
 	// ErrOriginRefused wraps ErrOrigin when the origin refused rather than
@@ -18,8 +23,9 @@ var (
 	ErrStale = errors.New("manifest is stale")
 	// ErrBadIndex: a chunk index outside the manifest.
 	ErrBadIndex = errors.New("chunk index out of range")
-	// ErrBadManifest: a manifest failed to parse or validate.
-	ErrBadManifest = errors.New("bad manifest")
+	// ErrBadManifest: a manifest failed to parse or validate. It is
+	// wire.ErrBadManifest, so errors.Is matches either.
+	ErrBadManifest = wire.ErrBadManifest
 	// ErrHashMismatch: bytes do not hash to what the manifest says.
 	ErrHashMismatch = errors.New("sha-256 mismatch")
 	// ErrBadConfig: a Config field is out of range.

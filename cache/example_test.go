@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 func ExampleCache() {
@@ -30,7 +31,7 @@ func ExampleCache() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(i, len(b), src, cache.Sum(b) == m.Chunks[i])
+		fmt.Println(i, len(b), src, wire.Sum(b) == m.Chunks[i])
 	}
 	// Output:
 	// img/cat.png 150000 image/png 3 chunks

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // TestOriginFaults: an origin that fails in the ways real ones do. Each
@@ -16,7 +18,7 @@ import (
 // cache must do: a clear error, nothing cached, transient failures retried
 // with backoff and refusals not, every failure counted.
 func TestOriginFaults(t *testing.T) {
-	body := pattern(3*MaxChunkSize+100, 7)
+	body := pattern(3*wire.MaxChunkSize+100, 7)
 	ok := func(w http.ResponseWriter, r *http.Request) {
 		http.ServeContent(w, r, "file.bin", time.Time{}, bytes.NewReader(body))
 	}
@@ -111,7 +113,7 @@ func TestOriginFaults(t *testing.T) {
 			}
 			for i := range m.Chunks {
 				b, _, err := c.Chunk(t.Context(), m, i)
-				if err != nil || string(b) != string(chunkOf(body, MaxChunkSize, i)) {
+				if err != nil || string(b) != string(chunkOf(body, wire.MaxChunkSize, i)) {
 					t.Fatalf("chunk %d after recovery: %v", i, err)
 				}
 			}

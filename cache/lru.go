@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // maxLRUEntries only satisfies simplelru's entry bound; the byte budget is
@@ -19,7 +21,7 @@ const maxLRUEntries = 1 << 30
 // not call the callback.
 type byteLRU struct {
 	mu        sync.Mutex // guards the following
-	l         *simplelru.LRU[Hash, []byte]
+	l         *simplelru.LRU[wire.Hash, []byte]
 	bytes     int64
 	max       int64
 	evictions uint64
@@ -27,7 +29,7 @@ type byteLRU struct {
 
 func newByteLRU(maxBytes int64) (*byteLRU, error) {
 	c := &byteLRU{max: maxBytes}
-	l, err := simplelru.NewLRU[Hash, []byte](maxLRUEntries, func(_ Hash, v []byte) {
+	l, err := simplelru.NewLRU[wire.Hash, []byte](maxLRUEntries, func(_ wire.Hash, v []byte) {
 		c.bytes -= int64(len(v)) // called with c.mu held
 		c.evictions++
 	})
@@ -39,14 +41,14 @@ func newByteLRU(maxBytes int64) (*byteLRU, error) {
 }
 
 // get returns the chunk and marks it recently used.
-func (c *byteLRU) get(h Hash) ([]byte, bool) {
+func (c *byteLRU) get(h wire.Hash) ([]byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.l.Get(h)
 }
 
 // contains reports whether h is cached without touching its recency.
-func (c *byteLRU) contains(h Hash) bool {
+func (c *byteLRU) contains(h wire.Hash) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.l.Contains(h)
@@ -55,7 +57,7 @@ func (c *byteLRU) contains(h Hash) bool {
 // add caches b under h, evicting the least recently used chunks until the
 // budget holds. A chunk larger than the whole budget is not cached. The caller
 // must not modify b afterwards.
-func (c *byteLRU) add(h Hash, b []byte) {
+func (c *byteLRU) add(h wire.Hash, b []byte) {
 	n := int64(len(b))
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -73,7 +75,7 @@ func (c *byteLRU) add(h Hash, b []byte) {
 }
 
 // remove drops h if present.
-func (c *byteLRU) remove(h Hash) {
+func (c *byteLRU) remove(h wire.Hash) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.l.Remove(h)

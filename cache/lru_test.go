@@ -6,18 +6,20 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // lruEntry is one key and its bytes, as the tests add them.
 type lruEntry struct {
-	h Hash
+	h wire.Hash
 	b []byte
 }
 
 // lruInvariant checks byteLRU's invariants under its lock: the byte count is
 // within the budget and equals the sum of the lengths of the entries actually
 // held. It returns the held keys, oldest first.
-func lruInvariant(l *byteLRU) ([]Hash, error) {
+func lruInvariant(l *byteLRU) ([]wire.Hash, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	keys := l.l.Keys()
@@ -39,7 +41,7 @@ func lruInvariant(l *byteLRU) ([]Hash, error) {
 }
 
 // checkLRU is lruInvariant for the test goroutine.
-func checkLRU(t testing.TB, l *byteLRU) []Hash {
+func checkLRU(t testing.TB, l *byteLRU) []wire.Hash {
 	t.Helper()
 	keys, err := lruInvariant(l)
 	if err != nil {
@@ -52,17 +54,17 @@ func checkLRU(t testing.TB, l *byteLRU) []Hash {
 // like: order is oldest first.
 type modelLRU struct {
 	max       int64
-	order     []Hash
-	size      map[Hash]int64
+	order     []wire.Hash
+	size      map[wire.Hash]int64
 	bytes     int64
 	evictions uint64
 }
 
 func newModelLRU(max int64) *modelLRU {
-	return &modelLRU{max: max, size: make(map[Hash]int64)}
+	return &modelLRU{max: max, size: make(map[wire.Hash]int64)}
 }
 
-func (m *modelLRU) touch(h Hash) bool {
+func (m *modelLRU) touch(h wire.Hash) bool {
 	i := slices.Index(m.order, h)
 	if i < 0 {
 		return false
@@ -71,7 +73,7 @@ func (m *modelLRU) touch(h Hash) bool {
 	return true
 }
 
-func (m *modelLRU) add(h Hash, n int64) {
+func (m *modelLRU) add(h wire.Hash, n int64) {
 	if n > m.max || m.touch(h) {
 		return
 	}
@@ -87,7 +89,7 @@ func (m *modelLRU) add(h Hash, n int64) {
 	}
 }
 
-func (m *modelLRU) remove(h Hash) {
+func (m *modelLRU) remove(h wire.Hash) {
 	if i := slices.Index(m.order, h); i >= 0 {
 		m.order = slices.Delete(m.order, i, i+1)
 		m.bytes -= m.size[h]
@@ -101,11 +103,11 @@ func (m *modelLRU) remove(h Hash) {
 func randomEntries(r *rand.Rand, n int) []lruEntry {
 	es := make([]lruEntry, n)
 	for i := range es {
-		b := make([]byte, 1+r.IntN(MaxChunkSize))
+		b := make([]byte, 1+r.IntN(wire.MaxChunkSize))
 		for j := range b {
 			b[j] = byte(r.Uint32())
 		}
-		es[i] = lruEntry{Sum(b), b}
+		es[i] = lruEntry{wire.Sum(b), b}
 	}
 	return es
 }
@@ -173,7 +175,7 @@ func TestByteLRUProperty(t *testing.T) {
 				}
 			}
 			t.Logf("%d adds (%d oversized, %d re-adds), %d evictions, %d bytes held", adds, oversized, readds, model.evictions, model.bytes)
-			if budget >= MaxChunkSize && budget <= 300<<10 && model.evictions == 0 {
+			if budget >= wire.MaxChunkSize && budget <= 300<<10 && model.evictions == 0 {
 				t.Errorf("no evictions with a budget of %d: the test does not exercise eviction", budget)
 			}
 		})
@@ -181,30 +183,30 @@ func TestByteLRUProperty(t *testing.T) {
 }
 
 func TestByteLRUCases(t *testing.T) {
-	a := lruEntry{Sum([]byte("aaaa")), []byte("aaaa")}
-	b := lruEntry{Sum([]byte("bbbbbb")), []byte("bbbbbb")}
-	c := lruEntry{Sum([]byte("cc")), []byte("cc")}
-	big := lruEntry{Sum(make([]byte, 11)), make([]byte, 11)}
+	a := lruEntry{wire.Sum([]byte("aaaa")), []byte("aaaa")}
+	b := lruEntry{wire.Sum([]byte("bbbbbb")), []byte("bbbbbb")}
+	c := lruEntry{wire.Sum([]byte("cc")), []byte("cc")}
+	big := lruEntry{wire.Sum(make([]byte, 11)), make([]byte, 11)}
 	tests := []struct {
 		name          string
 		max           int64
 		ops           func(l *byteLRU)
-		wantKeys      []Hash // oldest first
+		wantKeys      []wire.Hash // oldest first
 		wantBytes     int64
 		wantEvictions uint64
 	}{
 		{"empty", 10, func(l *byteLRU) {}, nil, 0, 0},
-		{"one", 10, func(l *byteLRU) { l.add(a.h, a.b) }, []Hash{a.h}, 4, 0},
-		{"exactly the budget", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(b.h, b.b) }, []Hash{a.h, b.h}, 10, 0},
-		{"larger than the budget is not cached", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(big.h, big.b) }, []Hash{a.h}, 4, 0},
-		{"re-add does not double count", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(a.h, a.b); l.add(a.h, a.b) }, []Hash{a.h}, 4, 0},
-		{"re-add with other bytes keeps the first", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(a.h, b.b) }, []Hash{a.h}, 4, 0},
-		{"re-add touches", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.add(a.h, a.b) }, []Hash{c.h, a.h}, 6, 0},
-		{"oldest evicted", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.add(b.h, b.b) }, []Hash{c.h, b.h}, 8, 1},
-		{"get protects from eviction", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.get(a.h); l.add(b.h, b.b) }, []Hash{a.h, b.h}, 10, 1},
-		{"contains does not protect", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.contains(a.h); l.add(b.h, b.b) }, []Hash{c.h, b.h}, 8, 1},
-		{"several evicted for one", 12, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.add(big.h, big.b) }, []Hash{big.h}, 11, 2},
-		{"remove", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.remove(a.h); l.remove(b.h) }, []Hash{c.h}, 2, 1},
+		{"one", 10, func(l *byteLRU) { l.add(a.h, a.b) }, []wire.Hash{a.h}, 4, 0},
+		{"exactly the budget", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(b.h, b.b) }, []wire.Hash{a.h, b.h}, 10, 0},
+		{"larger than the budget is not cached", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(big.h, big.b) }, []wire.Hash{a.h}, 4, 0},
+		{"re-add does not double count", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(a.h, a.b); l.add(a.h, a.b) }, []wire.Hash{a.h}, 4, 0},
+		{"re-add with other bytes keeps the first", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(a.h, b.b) }, []wire.Hash{a.h}, 4, 0},
+		{"re-add touches", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.add(a.h, a.b) }, []wire.Hash{c.h, a.h}, 6, 0},
+		{"oldest evicted", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.add(b.h, b.b) }, []wire.Hash{c.h, b.h}, 8, 1},
+		{"get protects from eviction", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.get(a.h); l.add(b.h, b.b) }, []wire.Hash{a.h, b.h}, 10, 1},
+		{"contains does not protect", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.contains(a.h); l.add(b.h, b.b) }, []wire.Hash{c.h, b.h}, 8, 1},
+		{"several evicted for one", 12, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.add(big.h, big.b) }, []wire.Hash{big.h}, 11, 2},
+		{"remove", 10, func(l *byteLRU) { l.add(a.h, a.b); l.add(c.h, c.b); l.remove(a.h); l.remove(b.h) }, []wire.Hash{c.h}, 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,9 +7,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // pattern returns n deterministic, non-repeating-per-chunk bytes, so every
@@ -54,14 +55,14 @@ func dirCache(t testing.TB, dir string, cfg Config) *Cache {
 }
 
 // checkManifest checks m against the file content b it describes.
-func checkManifest(t testing.TB, m *Manifest, path string, b []byte, chunkSize int) {
+func checkManifest(t testing.TB, m *wire.Manifest, path string, b []byte, chunkSize int) {
 	t.Helper()
 	if err := m.Validate(); err != nil {
 		t.Fatalf("built manifest does not validate: %v", err)
 	}
-	if m.Version != ManifestVersion || m.Path != path || m.Size != int64(len(b)) || m.ChunkSize != chunkSize {
+	if m.Version != wire.ManifestVersion || m.Path != path || m.Size != int64(len(b)) || m.ChunkSize != chunkSize {
 		t.Fatalf("manifest v%d %q size %d chunk size %d, want v%d %q size %d chunk size %d",
-			m.Version, m.Path, m.Size, m.ChunkSize, ManifestVersion, path, len(b), chunkSize)
+			m.Version, m.Path, m.Size, m.ChunkSize, wire.ManifestVersion, path, len(b), chunkSize)
 	}
 	wantN := (len(b) + chunkSize - 1) / chunkSize
 	if len(m.Chunks) != wantN {
@@ -69,23 +70,23 @@ func checkManifest(t testing.TB, m *Manifest, path string, b []byte, chunkSize i
 	}
 	for i := range m.Chunks {
 		lo, hi := i*chunkSize, min((i+1)*chunkSize, len(b))
-		if m.Chunks[i] != Sum(b[lo:hi]) {
+		if m.Chunks[i] != wire.Sum(b[lo:hi]) {
 			t.Errorf("chunk %d hash %s, want SHA-256 of bytes [%d,%d)", i, m.Chunks[i], lo, hi)
 		}
 		if m.ChunkOffset(i) != int64(lo) || m.ChunkLen(i) != hi-lo {
 			t.Errorf("chunk %d at %d+%d, want %d+%d", i, m.ChunkOffset(i), m.ChunkLen(i), lo, hi-lo)
 		}
 	}
-	if want := Hash(sha256.Sum256(b)); m.SHA256 != want {
+	if want := wire.Hash(sha256.Sum256(b)); m.SHA256 != want {
 		t.Errorf("sha256 %s, want %s", m.SHA256, want)
 	}
-	if m.ETag != ETagFor(m.SHA256) || m.ETag != `"`+m.SHA256.String()+`"` {
+	if m.ETag != wire.ETagFor(m.SHA256) || m.ETag != `"`+m.SHA256.String()+`"` {
 		t.Errorf("etag %s, want the quoted sha256", m.ETag)
 	}
 }
 
 func TestManifestFromDir(t *testing.T) {
-	const cs = MaxChunkSize
+	const cs = wire.MaxChunkSize
 	tests := []struct {
 		name string
 		size int
@@ -143,9 +144,9 @@ func TestManifestFromDir(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m2, err := ParseManifest(j)
+			m2, err := wire.ParseManifest(j)
 			if err != nil {
-				t.Fatalf("ParseManifest(%s): %v", j, err)
+				t.Fatalf("wire.ParseManifest(%s): %v", j, err)
 			}
 			if err := equalManifests(m, m2); err != nil {
 				t.Error(err)
@@ -155,7 +156,7 @@ func TestManifestFromDir(t *testing.T) {
 }
 
 func TestManifestChunkSizes(t *testing.T) {
-	for _, cs := range []int{1, 7, 1000, MaxChunkSize - 1} {
+	for _, cs := range []int{1, 7, 1000, wire.MaxChunkSize - 1} {
 		for _, size := range []int{0, 1, cs - 1, cs, cs + 1, 5*cs + 3} {
 			if size < 0 {
 				continue
@@ -229,7 +230,7 @@ func TestManifestContentType(t *testing.T) {
 }
 
 // equalManifests compares field by field, times by instant.
-func equalManifests(a, b *Manifest) error {
+func equalManifests(a, b *wire.Manifest) error {
 	switch {
 	case a.Version != b.Version, a.Path != b.Path, a.Size != b.Size, a.ContentType != b.ContentType,
 		a.ETag != b.ETag, a.ChunkSize != b.ChunkSize, a.SHA256 != b.SHA256:
@@ -247,302 +248,10 @@ func equalManifests(a, b *Manifest) error {
 	return nil
 }
 
-func dump(m *Manifest) string {
+func dump(m *wire.Manifest) string {
 	j, err := json.Marshal(m)
 	if err != nil {
 		return err.Error()
 	}
 	return string(j)
-}
-
-// validManifestJSON returns a valid manifest of 3 chunks of 4 bytes and its JSON.
-func validManifestJSON(t testing.TB) (*Manifest, string) {
-	t.Helper()
-	b := []byte("0123456789a")
-	m := &Manifest{
-		Version: ManifestVersion, Path: "dir/file.bin", Size: int64(len(b)), ContentType: "application/octet-stream",
-		LastModified: time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC), ChunkSize: 4, SHA256: Sum(b),
-		Chunks: []Hash{Sum(b[0:4]), Sum(b[4:8]), Sum(b[8:])},
-	}
-	m.ETag = ETagFor(m.SHA256)
-	if err := m.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	j, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, string(j)
-}
-
-func TestParseManifestRoundTrip(t *testing.T) {
-	m, j := validManifestJSON(t)
-	for _, want := range []string{`"v":1`, `"chunkSize":4`, `"sha256":"` + m.SHA256.String() + `"`, `"lastModified":"2023-01-02T03:04:05Z"`} {
-		if !strings.Contains(j, want) {
-			t.Errorf("JSON %s lacks %s", j, want)
-		}
-	}
-	got, err := ParseManifest([]byte(j))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := equalManifests(m, got); err != nil {
-		t.Fatal(err)
-	}
-	// Accepted variations.
-	for name, s := range map[string]string{
-		"trailing whitespace":    j + " \n\t\r",
-		"leading whitespace":     "\n " + j,
-		"no lastModified":        strings.Replace(j, `"lastModified":"2023-01-02T03:04:05Z",`, "", 1),
-		"unknown field":          strings.Replace(j, `{`, `{"extra":[1,2],`, 1),
-		"reordered, other zone":  strings.Replace(j, `"lastModified":"2023-01-02T03:04:05Z"`, `"lastModified":"2023-01-02T05:04:05+02:00"`, 1),
-		"path with space, utf-8": strings.Replace(j, `"dir/file.bin"`, `"dír/a file.bin"`, 1),
-	} {
-		t.Run(name, func(t *testing.T) {
-			if _, err := ParseManifest([]byte(s)); err != nil {
-				t.Errorf("ParseManifest(%s): %v", s, err)
-			}
-		})
-	}
-	t.Run("empty file", func(t *testing.T) {
-		e := &Manifest{Version: 1, Path: "e", ChunkSize: MaxChunkSize, SHA256: Sum(nil)}
-		e.ETag = ETagFor(e.SHA256)
-		j, _ := json.Marshal(e)
-		got, err := ParseManifest(j)
-		if err != nil {
-			t.Fatalf("ParseManifest(%s): %v", j, err)
-		}
-		if err := equalManifests(e, got); err != nil {
-			t.Error(err)
-		}
-	})
-}
-
-func TestParseManifestRejects(t *testing.T) {
-	m, j := validManifestJSON(t)
-	h0 := m.Chunks[0].String()
-	tests := []struct {
-		name string
-		in   string
-	}{
-		{"empty input", ""},
-		{"not json", "manifest"},
-		{"null", "null"},
-		{"array", "[]"},
-		{"truncated", j[:len(j)-1]},
-		{"bad version 0", strings.Replace(j, `"v":1`, `"v":0`, 1)},
-		{"bad version 2", strings.Replace(j, `"v":1`, `"v":2`, 1)},
-		{"version as string", strings.Replace(j, `"v":1`, `"v":"1"`, 1)},
-		{"missing chunk", strings.Replace(j, `"`+h0+`",`, "", 1)},
-		{"extra chunk", strings.Replace(j, `"`+h0+`",`, `"`+h0+`","`+h0+`",`, 1)},
-		{"size too large for chunks", strings.Replace(j, `"size":11`, `"size":13`, 1)},
-		{"size too small for chunks", strings.Replace(j, `"size":11`, `"size":8`, 1)},
-		{"negative size", strings.Replace(j, `"size":11`, `"size":-1`, 1)},
-		{"etag mismatch", strings.Replace(j, `"etag":"\"`, `"etag":"\"0`, 1)},
-		{"etag unquoted", strings.Replace(j, `"etag":"\"`+m.SHA256.String()+`\""`, `"etag":"`+m.SHA256.String()+`"`, 1)},
-		{"etag weak", strings.Replace(j, `"etag":"\"`, `"etag":"W/\"`, 1)},
-		{"unclean path a/../b", strings.Replace(j, `"dir/file.bin"`, `"a/../b"`, 1)},
-		{"leading slash", strings.Replace(j, `"dir/file.bin"`, `"/dir/file.bin"`, 1)},
-		{"empty path", strings.Replace(j, `"dir/file.bin"`, `""`, 1)},
-		{"path with NUL", strings.Replace(j, `"dir/file.bin"`, `"a\u0000b"`, 1)},
-		{"uppercase hex hash", strings.Replace(j, h0, strings.ToUpper(h0), 1)},
-		{"uppercase hex sha256", strings.Replace(j, `"sha256":"`+m.SHA256.String(), `"sha256":"`+strings.ToUpper(m.SHA256.String()), 1)},
-		{"short hash", strings.Replace(j, h0, h0[:62], 1)},
-		{"long hash", strings.Replace(j, h0, h0+"00", 1)},
-		{"non-hex hash", strings.Replace(j, h0, "g"+h0[1:], 1)},
-		{"hash as array", strings.Replace(j, `"`+h0+`"`, "[1,2,3]", 1)},
-		{"trailing object", j + ` {}`},
-		{"trailing garbage", j + `x`},
-		{"trailing brace", j + `}`},
-		{"trailing bracket", j + `]`},
-		{"two manifests", j + j},
-		{"chunkSize 0", strings.Replace(j, `"chunkSize":4`, `"chunkSize":0`, 1)},
-		{"chunkSize 65537", strings.Replace(j, `"chunkSize":4`, `"chunkSize":65537`, 1)},
-		{"chunkSize negative", strings.Replace(j, `"chunkSize":4`, `"chunkSize":-4`, 1)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.in == j {
-				t.Fatal("test case does not change the manifest")
-			}
-			got, err := ParseManifest([]byte(tt.in))
-			if err == nil {
-				t.Fatalf("ParseManifest(%s) = %s, want an error", tt.in, dump(got))
-			}
-			if !errors.Is(err, ErrBadManifest) {
-				t.Errorf("error %v does not wrap ErrBadManifest", err)
-			}
-			if got != nil {
-				t.Errorf("a manifest returned with the error")
-			}
-		})
-	}
-}
-
-func TestManifestChunkGeometry(t *testing.T) {
-	tests := []struct {
-		size     int64
-		cs       int
-		n        int
-		lastLen  int
-		pastLast int
-	}{
-		{0, 4, 0, 0, 0},
-		{1, 4, 1, 1, 0},
-		{3, 4, 1, 3, 0},
-		{4, 4, 1, 4, 0},
-		{5, 4, 2, 1, 0},
-		{8, 4, 2, 4, 0},
-		{1 << 30, MaxChunkSize, 1 << 14, MaxChunkSize, 0},
-		{1<<30 + 1, MaxChunkSize, 1<<14 + 1, 1, 0},
-	}
-	for _, tt := range tests {
-		if got := NumChunks(tt.size, tt.cs); got != tt.n {
-			t.Errorf("NumChunks(%d, %d) = %d, want %d", tt.size, tt.cs, got, tt.n)
-		}
-		m := &Manifest{Size: tt.size, ChunkSize: tt.cs, Chunks: make([]Hash, tt.n)}
-		if tt.n > 0 {
-			if got := m.ChunkLen(tt.n - 1); got != tt.lastLen {
-				t.Errorf("size %d / %d: last chunk %d bytes, want %d", tt.size, tt.cs, got, tt.lastLen)
-			}
-			if got, want := m.ChunkOffset(tt.n-1), int64(tt.n-1)*int64(tt.cs); got != want {
-				t.Errorf("size %d / %d: last chunk at %d, want %d", tt.size, tt.cs, got, want)
-			}
-		}
-		for _, i := range []int{-1, tt.n, tt.n + 1} {
-			if got := m.ChunkLen(i); got != 0 {
-				t.Errorf("size %d / %d: ChunkLen(%d) = %d, want 0", tt.size, tt.cs, i, got)
-			}
-		}
-	}
-}
-
-func TestParseHash(t *testing.T) {
-	good := Sum([]byte("x"))
-	tests := []struct {
-		in string
-		ok bool
-	}{
-		{good.String(), true},
-		{strings.Repeat("0", 64), true},
-		{strings.Repeat("f", 64), true},
-		{strings.Repeat("F", 64), false},
-		{strings.Repeat("0", 63), false},
-		{strings.Repeat("0", 65), false},
-		{"", false},
-		{strings.Repeat("0", 63) + "g", false},
-		{strings.Repeat("0", 63) + " ", false},
-		{"0x" + strings.Repeat("0", 62), false},
-	}
-	for _, tt := range tests {
-		h, err := ParseHash(tt.in)
-		if (err == nil) != tt.ok {
-			t.Errorf("ParseHash(%q) error %v, want ok=%v", tt.in, err, tt.ok)
-			continue
-		}
-		if err != nil && !errors.Is(err, ErrBadManifest) {
-			t.Errorf("ParseHash(%q) error %v does not wrap ErrBadManifest", tt.in, err)
-		}
-		if tt.ok && h.String() != tt.in {
-			t.Errorf("ParseHash(%q).String() = %q", tt.in, h)
-		}
-	}
-	var h Hash
-	if err := h.UnmarshalText([]byte(good.String())); err != nil || h != good {
-		t.Errorf("UnmarshalText: %v, %s", err, h)
-	}
-	if txt, _ := good.MarshalText(); string(txt) != good.String() {
-		t.Errorf("MarshalText = %s", txt)
-	}
-}
-
-func TestCleanPath(t *testing.T) {
-	long := strings.Repeat("a/", MaxPathLen/2)
-	tests := []struct {
-		in   string
-		want string // "" means rejected
-	}{
-		{"/images/a.png", "images/a.png"},
-		{"images/a.png", "images/a.png"},
-		{"a b/c.jpg", "a b/c.jpg"},
-		{"/a", "a"},
-		{"a", "a"},
-		{"ünï/cödé.txt", "ünï/cödé.txt"},
-		{"a/.hidden", "a/.hidden"},
-		{"a/...", "a/..."},
-		{"a/b..c", "a/b..c"},
-		{"x/a:b", "x/a:b"},
-		{"a+b=c&d@e", "a+b=c&d@e"},
-		{long[:MaxPathLen-1], long[:MaxPathLen-1]},
-		{"/" + long[:MaxPathLen-1], long[:MaxPathLen-1]},
-		{"", ""},
-		{"/", ""},
-		{"//a", ""},
-		{".", ""},
-		{"..", ""},
-		{"/..", ""},
-		{"../a", ""},
-		{"a/..", ""},
-		{"a/../b", ""},
-		{"a/./b", ""},
-		{"./a", ""},
-		{"a//b", ""},
-		{"a/", ""},
-		{"a\\b", ""},
-		{"..\\a", ""},
-		{"%2e%2e", ""},
-		{"a%2fb", ""},
-		{"a%20b", ""},
-		{"http://x/y", ""},
-		{"//x/y", ""},
-		{"file:a", ""},
-		{"c:/windows", ""},
-		{":a", ""},
-		{"a?b", ""},
-		{"a#b", ""},
-		{"a\x00b", ""},
-		{"a\nb", ""},
-		{"a\tb", ""},
-		{"a\x7fb", ""},
-		{"a\xffb", ""},                   // not UTF-8
-		{"\xc0\xae\xc0\xae/etc", ""},     // overlong "..", not UTF-8
-		{long[:MaxPathLen-1] + "bb", ""}, // 1025 bytes
-		{strings.Repeat("x", MaxPathLen+1), ""},
-	}
-	for _, tt := range tests {
-		name := tt.in
-		if len(name) > 40 {
-			name = name[:20] + "…"
-		}
-		t.Run(name, func(t *testing.T) {
-			got, err := CleanPath(tt.in)
-			if tt.want == "" {
-				if err == nil {
-					t.Fatalf("CleanPath(%q) = %q, want an error", tt.in, got)
-				}
-				if !errors.Is(err, ErrBadPath) {
-					t.Errorf("CleanPath(%q) error %v does not wrap ErrBadPath", tt.in, err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Fatalf("CleanPath(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
-			}
-		})
-	}
-	if len(long[:MaxPathLen-1]+"b") != MaxPathLen {
-		t.Fatal("test paths have the wrong length")
-	}
-	if p := long[:MaxPathLen-1] + "b"; mustClean(t, p) != p {
-		t.Error("a path of exactly MaxPathLen bytes is refused")
-	}
-}
-
-func mustClean(t *testing.T, p string) string {
-	t.Helper()
-	c, err := CleanPath(p)
-	if err != nil {
-		t.Fatalf("CleanPath(%q): %v", p, err)
-	}
-	return c
 }

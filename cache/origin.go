@@ -32,7 +32,7 @@ func (v Validators) IsZero() bool { return v.ETag == "" && v.LastModified.IsZero
 
 // Request asks an Origin for a file.
 type Request struct {
-	// Path is clean and relative (see CleanPath).
+	// Path is clean and relative (see wire.CleanPath).
 	Path string
 	// Offset and Length select a byte range; Length 0 asks for the whole file.
 	Offset, Length int64

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // TestDirOriginConfinement: a DirOrigin serves regular files inside its
@@ -70,7 +72,7 @@ func TestDirOriginConfinement(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if m.SHA256 != Sum(inside) {
+				if m.SHA256 != wire.Sum(inside) {
 					t.Error("served other content")
 				}
 				return
@@ -78,7 +80,7 @@ func TestDirOriginConfinement(t *testing.T) {
 			if err == nil {
 				t.Fatalf("served %s (%d bytes, sha256 %s)", tt.path, m.Size, m.SHA256)
 			}
-			if m != nil && m.SHA256 == Sum([]byte("do not serve")) {
+			if m != nil && m.SHA256 == wire.Sum([]byte("do not serve")) {
 				t.Fatal("served the file outside the directory")
 			}
 			t.Logf("%s: %v", tt.path, err)

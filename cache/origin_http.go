@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // HTTPOriginConfig holds HTTPOrigin's optional settings.
@@ -91,7 +93,7 @@ func (o *HTTPOrigin) URL(p string) string {
 
 // Fetch implements Origin.
 func (o *HTTPOrigin) Fetch(ctx context.Context, r Request) (*Response, error) {
-	if _, err := CleanPath(r.Path); err != nil {
+	if _, err := wire.CleanPath(r.Path); err != nil {
 		return nil, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL(r.Path), nil)

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // httpFile is one file at an HTTP origin, served with http.ServeContent so
@@ -70,14 +72,14 @@ func newHTTPOrigin(t testing.TB, h http.Handler, now func() time.Time) (*HTTPOri
 func TestHTTPOriginRevalidate(t *testing.T) {
 	clk := newClock()
 	mod := clk.Now().Add(-24 * time.Hour)
-	v1, v2 := pattern(3*MaxChunkSize+5, 1), pattern(3*MaxChunkSize+5, 2)
+	v1, v2 := pattern(3*wire.MaxChunkSize+5, 1), pattern(3*wire.MaxChunkSize+5, 2)
 	f := &httpFile{cc: "max-age=0"}
 	f.set(v1, `"v1"`, mod)
 	o, _ := newHTTPOrigin(t, f, clk.Now)
 	c := newCache(t, o, Config{Now: clk.Now})
 
 	m1 := mustManifest(t, c, "file.bin")
-	checkManifest(t, m1, "file.bin", v1, MaxChunkSize)
+	checkManifest(t, m1, "file.bin", v1, wire.MaxChunkSize)
 	m := mustManifest(t, c, "file.bin")
 	if m != m1 {
 		t.Error("not-modified revalidation returned a new manifest")
@@ -103,7 +105,7 @@ func TestHTTPOriginRevalidate(t *testing.T) {
 	f.set(v2, `"v2"`, mod.Add(time.Hour))
 	clk.advance(time.Second)
 	m2 := mustManifest(t, c, "file.bin")
-	checkManifest(t, m2, "file.bin", v2, MaxChunkSize)
+	checkManifest(t, m2, "file.bin", v2, wire.MaxChunkSize)
 	if m2 == m1 || m2.SHA256 == m1.SHA256 || m2.ETag == m1.ETag {
 		t.Fatal("changed file: same manifest")
 	}
@@ -111,7 +113,7 @@ func TestHTTPOriginRevalidate(t *testing.T) {
 		if m2.Chunks[i] == m1.Chunks[i] {
 			t.Errorf("chunk %d kept its hash", i)
 		}
-		if b, _ := mustChunk(t, c, m2, i); !bytes.Equal(b, chunkOf(v2, MaxChunkSize, i)) {
+		if b, _ := mustChunk(t, c, m2, i); !bytes.Equal(b, chunkOf(v2, wire.MaxChunkSize, i)) {
 			t.Errorf("chunk %d: wrong bytes", i)
 		}
 	}
@@ -187,7 +189,7 @@ func TestHTTPOriginStaleChunk(t *testing.T) {
 				t.Fatalf("chunk %d is warm", i)
 			}
 			f.set(tt.v2, `"v2"`, clk.Now())
-			var m2 *Manifest
+			var m2 *wire.Manifest
 			if tt.refresh {
 				clk.advance(2 * time.Minute)
 				m2 = mustManifest(t, c, "file.bin")
@@ -537,7 +539,7 @@ func TestHTTPOriginPaths(t *testing.T) {
 	}), nil)
 	for _, p := range []string{"a b/c.jpg", "ünï/cödé.txt", "x/a:b", "a+b=c&d@e;f,g", "'quoted'", "[brackets]", "*star*"} {
 		t.Run(p, func(t *testing.T) {
-			if _, err := CleanPath(p); err != nil {
+			if _, err := wire.CleanPath(p); err != nil {
 				t.Fatal(err)
 			}
 			resp, err := o.Fetch(t.Context(), Request{Path: p})

@@ -3,6 +3,8 @@ package cache
 import (
 	"context"
 	"sync/atomic"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // PeerSource fills a chunk miss from connected peers before the origin is
@@ -10,14 +12,14 @@ import (
 // when no peer could provide it. The cache verifies the bytes against the
 // manifest again before it caches or returns them.
 type PeerSource interface {
-	FetchChunk(ctx context.Context, m *Manifest, i int) ([]byte, error)
+	FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, error)
 }
 
 // PeerSourceFunc adapts a function to PeerSource.
-type PeerSourceFunc func(ctx context.Context, m *Manifest, i int) ([]byte, error)
+type PeerSourceFunc func(ctx context.Context, m *wire.Manifest, i int) ([]byte, error)
 
 // FetchChunk calls f.
-func (f PeerSourceFunc) FetchChunk(ctx context.Context, m *Manifest, i int) ([]byte, error) {
+func (f PeerSourceFunc) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
 	return f(ctx, m, i)
 }
 
@@ -34,7 +36,7 @@ func (c *Cache) SetPeers(ps PeerSource) {
 }
 
 // fromPeers tries the peer source for chunk i of m; ok only for verified bytes.
-func (c *Cache) fromPeers(ctx context.Context, m *Manifest, i int) (chunkResult, bool) {
+func (c *Cache) fromPeers(ctx context.Context, m *wire.Manifest, i int) (chunkResult, bool) {
 	ps := c.peers.Load()
 	if ps == nil {
 		return chunkResult{}, false
@@ -43,7 +45,7 @@ func (c *Cache) fromPeers(ctx context.Context, m *Manifest, i int) (chunkResult,
 	if err != nil {
 		return chunkResult{}, false
 	}
-	if len(b) != m.ChunkLen(i) || Sum(b) != m.Chunks[i] {
+	if len(b) != m.ChunkLen(i) || wire.Sum(b) != m.Chunks[i] {
 		c.peerRejects.Add(1)
 		c.cfg.Logger.Warn("peer source returned bytes that do not match the manifest", "path", m.Path, "chunk", i)
 		return chunkResult{}, false
@@ -61,7 +63,7 @@ type peerCounters struct {
 
 // Cached returns the manifest held for path, fresh or not, without asking
 // the origin; nil if none. The relay resolves peers' HAVE frames with it.
-func (c *Cache) Cached(path string) *Manifest {
+func (c *Cache) Cached(path string) *wire.Manifest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.manifests.Peek(path); ok {

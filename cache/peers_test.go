@@ -11,6 +11,8 @@ import (
 	"testing/fstest"
 	"testing/synctest"
 	"time"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // TestPeerSource: a miss is filled from the peer source when it returns the
@@ -18,27 +20,27 @@ import (
 func TestPeerSource(t *testing.T) {
 	const cs, i = 100, 3
 	file := pattern(5*cs+7, 1)
-	right := func(m *Manifest, i int) []byte { return slices.Clone(chunkOf(file, cs, i)) }
+	right := func(m *wire.Manifest, i int) []byte { return slices.Clone(chunkOf(file, cs, i)) }
 	tests := []struct {
 		name        string
-		peer        func(m *Manifest, i int) ([]byte, error) // nil: no peer source
+		peer        func(m *wire.Manifest, i int) ([]byte, error) // nil: no peer source
 		wantSrc     Source
 		wantFills   uint64
 		wantRejects uint64
 	}{
 		{"no peers", nil, SourceOrigin, 0, 0},
-		{"peer has it", func(m *Manifest, i int) ([]byte, error) { return right(m, i), nil }, SourcePeer, 1, 0},
-		{"peer fails", func(m *Manifest, i int) ([]byte, error) { return nil, errors.New("no peer has it") }, SourceOrigin, 0, 0},
-		{"peer fails with bytes", func(m *Manifest, i int) ([]byte, error) { return right(m, i), errors.New("late") }, SourceOrigin, 0, 0},
-		{"peer lies", func(m *Manifest, i int) ([]byte, error) {
+		{"peer has it", func(m *wire.Manifest, i int) ([]byte, error) { return right(m, i), nil }, SourcePeer, 1, 0},
+		{"peer fails", func(m *wire.Manifest, i int) ([]byte, error) { return nil, errors.New("no peer has it") }, SourceOrigin, 0, 0},
+		{"peer fails with bytes", func(m *wire.Manifest, i int) ([]byte, error) { return right(m, i), errors.New("late") }, SourceOrigin, 0, 0},
+		{"peer lies", func(m *wire.Manifest, i int) ([]byte, error) {
 			b := right(m, i)
 			b[0] ^= 0xff
 			return b, nil
 		}, SourceOrigin, 0, 1},
-		{"peer sends a short chunk", func(m *Manifest, i int) ([]byte, error) { return right(m, i)[:cs-1], nil }, SourceOrigin, 0, 1},
-		{"peer sends a long chunk", func(m *Manifest, i int) ([]byte, error) { return append(right(m, i), 0), nil }, SourceOrigin, 0, 1},
-		{"peer sends another chunk", func(m *Manifest, i int) ([]byte, error) { return right(m, i-1), nil }, SourceOrigin, 0, 1},
-		{"peer sends nothing", func(m *Manifest, i int) ([]byte, error) { return nil, nil }, SourceOrigin, 0, 1},
+		{"peer sends a short chunk", func(m *wire.Manifest, i int) ([]byte, error) { return right(m, i)[:cs-1], nil }, SourceOrigin, 0, 1},
+		{"peer sends a long chunk", func(m *wire.Manifest, i int) ([]byte, error) { return append(right(m, i), 0), nil }, SourceOrigin, 0, 1},
+		{"peer sends another chunk", func(m *wire.Manifest, i int) ([]byte, error) { return right(m, i-1), nil }, SourceOrigin, 0, 1},
+		{"peer sends nothing", func(m *wire.Manifest, i int) ([]byte, error) { return nil, nil }, SourceOrigin, 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +49,7 @@ func TestPeerSource(t *testing.T) {
 			m := mustManifest(t, c, "f")
 			var asked atomic.Int64
 			if tt.peer != nil {
-				c.SetPeers(PeerSourceFunc(func(ctx context.Context, pm *Manifest, pi int) ([]byte, error) {
+				c.SetPeers(PeerSourceFunc(func(ctx context.Context, pm *wire.Manifest, pi int) ([]byte, error) {
 					asked.Add(1)
 					if pm != m || pi != i {
 						t.Errorf("peer asked for chunk %d of %p, want %d of %p", pi, pm, i, m)
@@ -84,7 +86,7 @@ func TestPeerSource(t *testing.T) {
 		o := fsOrigin(fstest.MapFS{"f": {Data: file}}, time.Hour)
 		c := newCache(t, OriginFunc(o.fetch), Config{ChunkSize: cs, MaxBytes: 2 * cs})
 		m := mustManifest(t, c, "f")
-		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *Manifest, i int) ([]byte, error) {
+		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
 			t.Error("a removed peer source was asked")
 			return nil, errors.New("removed")
 		}))
@@ -105,7 +107,7 @@ func TestPeerSourceSingleFlight(t *testing.T) {
 		m := mustManifest(t, c, "f")
 		gate := make(chan struct{})
 		var asked atomic.Int64
-		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *Manifest, i int) ([]byte, error) {
+		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
 			asked.Add(1)
 			<-gate
 			return slices.Clone(chunkOf(file, cs, i)), nil
@@ -167,15 +169,15 @@ func TestChunkLRU(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, b := []byte("aaaaaa"), []byte("bbbbbb")
-	l.Add(Sum(a), a)
-	if got, ok := l.Get(Sum(a)); !ok || !bytes.Equal(got, a) || !l.Contains(Sum(a)) || l.Bytes() != 6 {
+	l.Add(wire.Sum(a), a)
+	if got, ok := l.Get(wire.Sum(a)); !ok || !bytes.Equal(got, a) || !l.Contains(wire.Sum(a)) || l.Bytes() != 6 {
 		t.Fatalf("after one add: %q %v, %d bytes", got, ok, l.Bytes())
 	}
-	l.Add(Sum(b), b) // over budget: a goes
-	if l.Contains(Sum(a)) || !l.Contains(Sum(b)) || l.Bytes() != 6 {
-		t.Errorf("after eviction: a %v, b %v, %d bytes", l.Contains(Sum(a)), l.Contains(Sum(b)), l.Bytes())
+	l.Add(wire.Sum(b), b) // over budget: a goes
+	if l.Contains(wire.Sum(a)) || !l.Contains(wire.Sum(b)) || l.Bytes() != 6 {
+		t.Errorf("after eviction: a %v, b %v, %d bytes", l.Contains(wire.Sum(a)), l.Contains(wire.Sum(b)), l.Bytes())
 	}
-	l.Add(Sum(make([]byte, 11)), make([]byte, 11))
+	l.Add(wire.Sum(make([]byte, 11)), make([]byte, 11))
 	if l.Bytes() != 6 {
 		t.Errorf("an entry over the budget was cached: %d bytes", l.Bytes())
 	}

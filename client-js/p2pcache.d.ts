@@ -1,4 +1,9 @@
-// Type declarations for p2pcache.js (hand-written; keep in step with the module).
+// Type declarations for p2pcache.js, the bundle of src/index.js (hand-written;
+// keep in step with src/index.js: test/dts.test.js pins the exports).
+//
+// This is the public API only. The SDK's internals (frame, signal and
+// manifest codecs, paths, SHA-256, ...) are the package's "./wire" subpath
+// (src/wire.js), for tests and tools, and are not declared here.
 
 /** Which rung of the ladder carries fetches now. */
 export type Transport = 'webrtc-tcp' | 'websocket' | 'http';
@@ -251,6 +256,7 @@ export type ErrorCodeName =
   | 'unknown_type'
   | 'bad_version'
   | 'bad_manifest'
+  | 'bad_signal'
   | 'bad_option';
 
 export declare class P2PCacheError extends Error {
@@ -264,167 +270,5 @@ export declare class P2PCacheError extends Error {
   readonly path?: string;
 }
 
-export declare class FrameError extends P2PCacheError {
-  readonly type?: number;
-  readonly id?: number;
-}
-
-// ---- Wire protocol (PROTOCOL.md §2) ----
-
+/** The SDK version, e.g. '0.1.0'. */
 export declare const VERSION: string;
-export declare const WIRE_VERSION: 1;
-export declare const HEADER_LEN: 8;
-export declare const MAX_MESSAGE_SIZE: 65536;
-export declare const MAX_PATH_LEN: 1024;
-export declare const MAX_ERROR_MESSAGE_LEN: 1024;
-export declare const MAX_CHUNK_SIZE: 65536;
-export declare const MAX_MANIFEST_LEN: number;
-export declare const PING_LEN: 8;
-export declare const MAX_CHUNK_DATA: 65516;
-export declare const MAX_MANIFEST_DATA: 65520;
-export declare const BUFFER_HIGH: number;
-export declare const BUFFER_LOW: number;
-/** Peer role: the most files tracked and announced with HAVE (1024). */
-export declare const MAX_ANNOUNCED_FILES: number;
-/** Peer role: changes within this many ms go out as one HAVE per file (250). */
-export declare const HAVE_DELAY_MS: number;
-export declare const VERIFY_RETRIES: number;
-export declare const DEFAULTS: Readonly<Required<Pick<ConnectOptions,
-  'timeoutMs' | 'serve' | 'peerCacheBytes' | 'maxInFlight' | 'maxRequests' | 'requestTimeoutMs' | 'retryWindowMs' | 'pingIntervalMs' | 'idleTimeoutMs' | 'reconnect' | 'backoffBaseMs' | 'backoffMaxMs'>>>;
-
-export declare const FrameType: Readonly<{
-  GET_FILE: 0x01;
-  GET_MANIFEST: 0x02;
-  GET_CHUNK: 0x03;
-  CANCEL: 0x04;
-  PING: 0x05;
-  PONG: 0x06;
-  HAVE: 0x07;
-  MANIFEST: 0x10;
-  CHUNK: 0x11;
-  ERROR: 0x12;
-}>;
-
-export declare const ErrorCode: Readonly<{
-  BAD_REQUEST: 1;
-  NOT_FOUND: 2;
-  ORIGIN_ERROR: 3;
-  STALE: 4;
-  TOO_LARGE: 5;
-  BUSY: 6;
-  FORBIDDEN: 7;
-  INTERNAL: 8;
-  CANCELLED: 9;
-  UNSUPPORTED: 10;
-  UNKNOWN_CHUNK: 11;
-  BAD_PATH: 12;
-}>;
-
-/** A frame to encode or a decoded one; which fields are set depends on type. */
-export interface Frame {
-  type: number;
-  id: number;
-  /** GET_FILE, GET_MANIFEST, HAVE, GET_CHUNK (may be empty). */
-  path?: string;
-  /** GET_CHUNK, CHUNK. */
-  index?: number;
-  /** GET_CHUNK: the chunk's hash; HAVE: the whole file's. 32 bytes (decoded: a view), or 64 hex digits when encoding. */
-  hash?: Uint8Array | string;
-  /** HAVE: the file's chunk count. */
-  count?: number;
-  /** HAVE: ceil(count/8) bytes, bit i%8 of byte i/8 (least significant first) set when chunk i is held. Decoded: a view. */
-  bitmap?: Uint8Array;
-  /** MANIFEST, CHUNK: whole length and where data starts in it. */
-  total?: number;
-  offset?: number;
-  /** PING, PONG (8 bytes), MANIFEST, CHUNK. Decoded: a view of the input. */
-  data?: Uint8Array;
-  /** ERROR. */
-  code?: number;
-  message?: string;
-}
-
-export declare function encodeFrame(frame: Frame): Uint8Array;
-export declare function decodeFrame(message: ArrayBuffer | ArrayBufferView): Frame;
-export declare function isRequestType(type: number): boolean;
-export declare function chunkFrames(id: number, index: number, bytes: Uint8Array, maxData?: number): Uint8Array[];
-export declare function manifestFrames(id: number, json: Uint8Array): Uint8Array[];
-export declare function frameTypeName(type: number): string;
-/** A HAVE bitmap: bit i set when holds(chunks[i]). */
-export declare function haveBitmap(chunks: readonly string[], holds: (hash: string) => boolean): Uint8Array;
-export declare function errorName(code: number): string;
-export declare function remoteError(code: number, message?: string, path?: string): P2PCacheError;
-
-export declare class FragmentBuffer {
-  constructor(total: number, max?: number);
-  readonly total: number;
-  readonly bytes: Uint8Array;
-  readonly received: number;
-  readonly fragments: number;
-  readonly complete: boolean;
-  /** Place a fragment; returns whether the whole is complete. Throws FrameError outside [0, total) or on another total. */
-  add(offset: number, data: Uint8Array, total?: number): boolean;
-}
-
-// ---- Manifest (PROTOCOL.md §3) ----
-
-export interface Manifest {
-  readonly v: 1;
-  readonly path: string;
-  readonly size: number;
-  readonly contentType: string;
-  readonly etag: string;
-  readonly lastModified?: string;
-  readonly chunkSize: number;
-  readonly sha256: string;
-  readonly chunks: readonly string[];
-}
-
-export declare function parseManifest(input: string | ArrayBuffer | ArrayBufferView | object, expectedPath?: string): Manifest;
-export declare function chunkOffset(m: Manifest, index: number): number;
-export declare function chunkLength(m: Manifest, index: number): number;
-
-// ---- Pure helpers ----
-
-/** '/images/cat.jpg' → 'images/cat.jpg'; throws P2PCacheError 'bad_path' for '..', '%', '?', etc. */
-export declare function normalizePath(path: string): string;
-export declare function encodePathForURL(cleanPath: string): string;
-export declare function sha256Hex(bytes: ArrayBuffer | ArrayBufferView): Promise<string>;
-export declare function sha256Sync(bytes: ArrayBuffer | ArrayBufferView): Uint8Array;
-export declare function hasSubtle(): boolean;
-export declare function toHex(bytes: ArrayBuffer | ArrayBufferView): string;
-export declare function fromHex(hex: string): Uint8Array;
-export declare function isHash(s: unknown): s is string;
-export declare function backoffDelay(attempt: number, options?: { base?: number; max?: number; random?: () => number }): number;
-
-export declare class ByteLRU<V extends ArrayBufferView = Uint8Array> {
-  /** onEvict is called for every entry pushed out to make room (not for delete() or clear()). */
-  constructor(maxBytes: number, onEvict?: ((key: string, value: V) => void) | null);
-  readonly maxBytes: number;
-  readonly bytes: number;
-  readonly evictions: number;
-  readonly size: number;
-  has(key: string): boolean;
-  get(key: string): V | undefined;
-  peek(key: string): V | undefined;
-  set(key: string, value: V): boolean;
-  delete(key: string): boolean;
-  clear(): void;
-  keys(): IterableIterator<string>;
-}
-
-export interface TransferOptions {
-  getChunk(index: number, hash: string, signal: AbortSignal): Promise<{ bytes: Uint8Array; source?: Source }>;
-  localGet?(hash: string): Uint8Array | undefined;
-  localPut?(hash: string, bytes: Uint8Array): void;
-  onChunk?(info: { index: number; length: number; source: Source }): void;
-  onVerifyFailure?(info: Omit<VerifyFailureDetail, 'path'>): void;
-  maxInFlight?: number;
-  busyRetries?: number;
-  busyBaseMs?: number;
-  signal?: AbortSignal;
-  hash?(bytes: Uint8Array): Promise<string>;
-}
-
-/** Fetch and verify all chunks of a manifest through getChunk (pipelined); see p2pcache.js. */
-export declare function transferChunks(m: Manifest, options: TransferOptions): Promise<Uint8Array>;

@@ -2,12 +2,6 @@ package relay
 
 import "time"
 
-// WebSocket message types, as in RFC 6455 and gorilla/fasthttp websocket.
-const (
-	TextMessage   = 1
-	BinaryMessage = 2
-)
-
 // Conn is a signaling connection: a WebSocket, as gofiber/contrib/websocket
 // and fasthttp/websocket provide it. The relay reads it from the goroutine
 // that called Accept and writes it from one writer goroutine of its own.

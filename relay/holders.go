@@ -3,7 +3,7 @@ package relay
 import (
 	"sync"
 
-	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // holders indexes which connected peers hold which chunks, from their HAVE
@@ -12,18 +12,18 @@ import (
 // entries go when it leaves.
 type holders struct {
 	mu         sync.Mutex // guards the following
-	byChunk    map[cache.Hash][]*session
+	byChunk    map[wire.Hash][]*session
 	entries    int
 	maxEntries int
 	dropped    uint64
 }
 
 func newHolders(maxEntries int) *holders {
-	return &holders{byChunk: make(map[cache.Hash][]*session), maxEntries: maxEntries}
+	return &holders{byChunk: make(map[wire.Hash][]*session), maxEntries: maxEntries}
 }
 
 // addLocked records that s holds h; false if the index is full.
-func (x *holders) addLocked(h cache.Hash, s *session) bool {
+func (x *holders) addLocked(h wire.Hash, s *session) bool {
 	list := x.byChunk[h]
 	for _, o := range list {
 		if o == s {
@@ -39,7 +39,7 @@ func (x *holders) addLocked(h cache.Hash, s *session) bool {
 	return true
 }
 
-func (x *holders) removeLocked(h cache.Hash, s *session) {
+func (x *holders) removeLocked(h wire.Hash, s *session) {
 	list := x.byChunk[h]
 	for i, o := range list {
 		if o == s {
@@ -58,8 +58,8 @@ func (x *holders) removeLocked(h cache.Hash, s *session) {
 
 // set replaces what s holds of one file version (chunks, by bitmap) and
 // returns the hashes it now holds of it.
-func (x *holders) set(s *session, chunks []cache.Hash, bitmap []byte, had map[cache.Hash]struct{}) map[cache.Hash]struct{} {
-	now := make(map[cache.Hash]struct{})
+func (x *holders) set(s *session, chunks []wire.Hash, bitmap []byte, had map[wire.Hash]struct{}) map[wire.Hash]struct{} {
+	now := make(map[wire.Hash]struct{})
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for i, h := range chunks {
@@ -76,7 +76,7 @@ func (x *holders) set(s *session, chunks []cache.Hash, bitmap []byte, had map[ca
 }
 
 // drop removes every entry of s.
-func (x *holders) drop(s *session, held []map[cache.Hash]struct{}) {
+func (x *holders) drop(s *session, held []map[wire.Hash]struct{}) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, set := range held {
@@ -87,7 +87,7 @@ func (x *holders) drop(s *session, held []map[cache.Hash]struct{}) {
 }
 
 // of returns the peers holding h.
-func (x *holders) of(h cache.Hash) []*session {
+func (x *holders) of(h wire.Hash) []*session {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return append([]*session(nil), x.byChunk[h]...)

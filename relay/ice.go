@@ -10,6 +10,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // newAPI builds the relay's pion API: data channels only, over ICE-TCP on
@@ -28,7 +30,7 @@ import (
 //   - ICE timeouts: the defaults notice a dead peer after ~30 s.
 //   - write coalescing on each ICE-TCP connection (coalesce.go): the packets
 //     queued behind a write in progress go out in one syscall.
-//   - SCTP tuned for running over TCP (tuneSCTP).
+//   - SCTP tuned for running over TCP (wire.TuneSCTP).
 //   - the TCPMux's first-STUN timeout: a connection that never sends a STUN
 //     binding request is closed after 5 s, not pion's 30.
 func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, *ice.TCPMuxDefault, error) {
@@ -69,7 +71,7 @@ func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, 
 		return context.WithTimeout(context.Background(), 10*time.Second)
 	})
 	se.DetachDataChannels()
-	tuneSCTP(&se)
+	wire.TuneSCTP(&se)
 	// Fewer round trips to an open channel. The relay answers as the DTLS
 	// server and skips the HelloVerifyRequest cookie (ICE's connectivity
 	// check has already proven the peer's address): one round trip less.
@@ -99,33 +101,3 @@ func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, 
 	)
 	return api, mux, nil
 }
-
-// dataChannelInit is the one pre-negotiated channel both sides create.
-func dataChannelInit() *webrtc.DataChannelInit {
-	negotiated, id, ordered := true, uint16(0), true
-	return &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id, Ordered: &ordered}
-}
-
-// DataChannelLabel is the label of the one data channel.
-const DataChannelLabel = "p2pcache"
-
-// SCTP over ICE-TCP. TCP below already does congestion control and never
-// loses a packet, so SCTP's own congestion window only adds slow-start round
-// trips: a fresh connection at 50 ms RTT took ~5 round trips for its first
-// 64 KiB and moved ~1 MB/s. A large minimum window lets SCTP send up to the
-// receiver's window at once and leaves pacing to TCP; a larger receive
-// buffer lets a peer upload as fast.
-const (
-	sctpMinCwnd    = 1 << 20
-	sctpRecvBuffer = 4 << 20
-)
-
-// tuneSCTP applies the SCTP settings for ICE-TCP; the Go peer shares them.
-func tuneSCTP(se *webrtc.SettingEngine) {
-	se.SetSCTPMinCwnd(sctpMinCwnd)
-	se.SetSCTPCwndCAStep(64 << 10)
-	se.SetSCTPMaxReceiveBufferSize(sctpRecvBuffer)
-}
-
-// TuneSCTP applies the relay's SCTP settings for ICE-TCP to se (for Go peers).
-func TuneSCTP(se *webrtc.SettingEngine) { tuneSCTP(se) }

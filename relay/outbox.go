@@ -3,13 +3,15 @@ package relay
 import (
 	"context"
 	"sync"
+
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // bufPool recycles frame buffers of MaxMessageSize capacity. pion's SCTP
 // stream copies what it is given, so a buffer is reusable as soon as the
 // write returns.
 var bufPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, MaxMessageSize)
+	b := make([]byte, 0, wire.MaxMessageSize)
 	return &b
 }}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/p2pcache/p2pcache/cache"
 	"github.com/p2pcache/p2pcache/relay"
 	"github.com/p2pcache/p2pcache/relay/peer"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // patientPeers gives every try at a peer at least 5 s: these tests are about
@@ -76,7 +77,7 @@ func TestPeerSourcedAfterEviction(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("A: %s: %v", name, err)
 		}
-		chunks += cache.NumChunks(int64(len(want)), cache.MaxChunkSize)
+		chunks += wire.NumChunks(int64(len(want)), wire.MaxChunkSize)
 	}
 	waitHolders(t, tr, chunks)
 	originBefore := tr.origin.bodies()
@@ -110,9 +111,9 @@ func TestPeerSourcedAfterEviction(t *testing.T) {
 // mid-file the fetch completes from the others.
 func TestRoutesToFastestHolder(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	img := randomBytes(99, 40*cache.MaxChunkSize)
+	img := randomBytes(99, 40*wire.MaxChunkSize)
 	// A relay cache of one chunk: every chunk a peer asks for is a miss.
-	tr := startRelay(t, map[string][]byte{"big.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize}, patientPeers)
+	tr := startRelay(t, map[string][]byte{"big.png": img}, cache.Config{MaxBytes: wire.MaxChunkSize}, patientPeers)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -178,8 +179,8 @@ func TestRoutesToFastestHolder(t *testing.T) {
 // peer; after three strikes it is dropped and its identity refused.
 func TestLyingPeerBanned(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	img := randomBytes(7, 12*cache.MaxChunkSize)
-	other := randomBytes(8, cache.MaxChunkSize)
+	img := randomBytes(7, 12*wire.MaxChunkSize)
+	other := randomBytes(8, wire.MaxChunkSize)
 	tests := []struct {
 		name   string
 		tamper func(i int, b []byte) []byte
@@ -192,7 +193,7 @@ func TestLyingPeerBanned(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := startRelay(t, map[string][]byte{"x.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize}, patientPeers)
+			tr := startRelay(t, map[string][]byte{"x.png": img}, cache.Config{MaxBytes: wire.MaxChunkSize}, patientPeers)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			liar := dial(t, ctx, tr, "liar", peer.Options{Tamper: tt.tamper})
@@ -238,8 +239,8 @@ func TestLyingPeerBanned(t *testing.T) {
 // asked, even when it is the only one that fetched the file.
 func TestDeclinedPeerNeverAsked(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	img := randomBytes(5, 6*cache.MaxChunkSize)
-	tr := startRelay(t, map[string][]byte{"m.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize})
+	img := randomBytes(5, 6*wire.MaxChunkSize)
+	tr := startRelay(t, map[string][]byte{"m.png": img}, cache.Config{MaxBytes: wire.MaxChunkSize})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	metered := dial(t, ctx, tr, "metered", peer.Options{NoServe: true})
@@ -258,8 +259,8 @@ func TestDeclinedPeerNeverAsked(t *testing.T) {
 // TestPeerFetchDisabled: with DisablePeerFetch the origin serves misses.
 func TestPeerFetchDisabled(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) })
-	img := randomBytes(6, 6*cache.MaxChunkSize)
-	tr := startRelay(t, map[string][]byte{"d.png": img}, cache.Config{MaxBytes: cache.MaxChunkSize},
+	img := randomBytes(6, 6*wire.MaxChunkSize)
+	tr := startRelay(t, map[string][]byte{"d.png": img}, cache.Config{MaxBytes: wire.MaxChunkSize},
 		func(c *relay.Config) { c.DisablePeerFetch = true })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

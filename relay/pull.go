@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // Errors of a pull from a peer, for metrics and strikes.
@@ -39,13 +39,13 @@ func (p *pull) finish(err error) {
 // onFrame takes one answer frame (on the reader goroutine). It checks every
 // length against the manifest, so a peer cannot make the relay allocate or
 // write beyond one chunk.
-func (p *pull) onFrame(f *Frame) {
+func (p *pull) onFrame(f *wire.Frame) {
 	switch f.Type {
-	case TypeError:
-		p.finish(&RemoteError{Code: f.Code, Message: f.Message})
-	case TypeChunk:
+	case wire.TypeError:
+		p.finish(&wire.RemoteError{Code: f.Code, Message: f.Message})
+	case wire.TypeChunk:
 		if int(f.Total) != p.want {
-			p.finish(fmt.Errorf("%w: chunk is %d bytes, manifest says %d", ErrVerify, f.Total, p.want))
+			p.finish(fmt.Errorf("%w: chunk is %d bytes, manifest says %d", wire.ErrVerify, f.Total, p.want))
 			return
 		}
 		if p.buf == nil {
@@ -54,12 +54,12 @@ func (p *pull) onFrame(f *Frame) {
 		p.got += copy(p.buf[f.Offset:], f.Data)
 		switch {
 		case p.got > p.want:
-			p.finish(fmt.Errorf("%w: %d bytes for a %d-byte chunk", ErrVerify, p.got, p.want))
+			p.finish(fmt.Errorf("%w: %d bytes for a %d-byte chunk", wire.ErrVerify, p.got, p.want))
 		case p.got == p.want:
 			p.finish(nil)
 		}
 	default:
-		p.finish(fmt.Errorf("%w: %s in answer to GET_CHUNK", ErrBadFrame, f.Type))
+		p.finish(fmt.Errorf("%w: %s in answer to GET_CHUNK", wire.ErrBadFrame, f.Type))
 	}
 }
 
@@ -67,7 +67,7 @@ func (p *pull) onFrame(f *Frame) {
 // unverified (the router verifies and strikes). It refuses at once, without
 // asking, when the peer declined to serve, has no data channel, has its
 // upload slots full or would exceed its byte rate before ctx ends.
-func (s *session) pullChunk(ctx context.Context, m *cache.Manifest, i int) ([]byte, error) {
+func (s *session) pullChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
 	if !s.serves.Load() {
 		return nil, errPeerDeclined
 	}
@@ -126,8 +126,8 @@ func (s *session) pullChunk(ctx context.Context, m *cache.Manifest, i int) ([]by
 	start := time.Now()
 
 	b := getBuf()
-	*b, _ = AppendFrame(*b, &Frame{Type: TypeGetChunk, ID: id, Index: uint32(i), Hash: m.Chunks[i], Path: m.Path})
-	if !out.trySend(msg{typ: BinaryMessage, b: *b, pooled: b}) {
+	*b, _ = wire.AppendFrame(*b, &wire.Frame{Type: wire.TypeGetChunk, ID: id, Index: uint32(i), Hash: m.Chunks[i], Path: m.Path})
+	if !out.trySend(msg{typ: wire.BinaryMessage, b: *b, pooled: b}) {
 		return nil, errPeerBusy
 	}
 	select {
@@ -138,8 +138,8 @@ func (s *session) pullChunk(ctx context.Context, m *cache.Manifest, i int) ([]by
 		return p.buf, p.err
 	case <-ctx.Done():
 		c := getBuf()
-		*c, _ = AppendFrame(*c, &Frame{Type: TypeCancel, ID: id})
-		out.trySend(msg{typ: BinaryMessage, b: *c, pooled: c})
+		*c, _ = wire.AppendFrame(*c, &wire.Frame{Type: wire.TypeCancel, ID: id})
+		out.trySend(msg{typ: wire.BinaryMessage, b: *c, pooled: c})
 		return nil, context.Cause(ctx)
 	case <-s.gone:
 		return nil, errPeerGone
@@ -147,7 +147,7 @@ func (s *session) pullChunk(ctx context.Context, m *cache.Manifest, i int) ([]by
 }
 
 // onAnswer routes an answer frame to the pull waiting for it.
-func (s *session) onAnswer(f *Frame) {
+func (s *session) onAnswer(f *wire.Frame) {
 	s.mu.Lock()
 	p := s.pulls[f.ID]
 	s.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // Relay is the server-as-peer: it answers each peer's WebRTC offer with a
@@ -178,7 +179,7 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 	// Say bye, and give the peers a moment to take in what was sent and
 	// leave on their own before they are closed.
 	for _, s := range r.sessionList() {
-		s.signal(Signal{Type: SignalBye, Code: "shutting_down", Message: "relay shutting down"})
+		s.signal(wire.Signal{Type: wire.SignalBye, Code: "shutting_down", Message: "relay shutting down"})
 	}
 	grace := time.NewTimer(byeGrace)
 	defer grace.Stop()
@@ -261,7 +262,7 @@ func (r *Relay) Accept(ctx context.Context, conn Conn, meta Meta) error {
 	if r.Banned(meta.Identity) {
 		r.stats.refused.Add(1)
 		conn.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
-		conn.WriteMessage(TextMessage, marshalSignal(Signal{Type: SignalError, Code: "banned", Message: "this peer is banned for sending bad data"}))
+		conn.WriteMessage(wire.TextMessage, wire.Signal{Type: wire.SignalError, Code: "banned", Message: "this peer is banned for sending bad data"}.Marshal())
 		conn.Close()
 		return ErrBanned
 	}
@@ -290,13 +291,13 @@ func (r *Relay) newSession(conn Conn, meta Meta) (*session, error) {
 		gone:      make(chan struct{}),
 		requests:  make(map[reqKey]context.CancelFunc),
 		pulls:     make(map[uint32]*pull),
-		files:     make(map[cache.Hash]map[cache.Hash]struct{}),
+		files:     make(map[wire.Hash]map[wire.Hash]struct{}),
 	}
 	s.lowWater = make(chan struct{}, 1)
 	s.wsOut = newOutbox(r.cfg.SignalQueue, 16, s.writeWS, nil)
 	s.serves.Store(true)
 	if r.cfg.UploadRate > 0 {
-		s.uploadRate = rate.NewLimiter(rate.Limit(r.cfg.UploadRate), max(r.cfg.UploadRate, cache.MaxChunkSize))
+		s.uploadRate = rate.NewLimiter(rate.Limit(r.cfg.UploadRate), max(r.cfg.UploadRate, wire.MaxChunkSize))
 	}
 	s.log = r.log.With("peer", s.id, "remote", meta.Remote)
 	s.heard()
@@ -324,7 +325,7 @@ type PeerInfo struct {
 	Remote    string
 	Transport string // "webrtc-tcp" once the data channel is open, else "websocket"
 	Since     time.Time
-	RTT       RTT
+	RTT       wire.RTT
 	// CandidatePair is the selected ICE pair, "local <-> remote", once connected.
 	CandidatePair string
 	BytesSent     uint64

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // ErrNoHolder: no connected peer could provide the chunk; the cache goes to
@@ -38,7 +38,7 @@ type requesterKey struct{}
 // bytes not matching the manifest gets a strike, and BanStrikes strikes
 // disconnect it and ban its identity for BanDuration. The peer whose request
 // caused the miss is never asked.
-func (r *Relay) FetchChunk(ctx context.Context, m *cache.Manifest, i int) ([]byte, error) {
+func (r *Relay) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
 	if r.cfg.DisablePeerFetch {
 		return nil, ErrNoHolder
 	}
@@ -52,13 +52,13 @@ func (r *Relay) FetchChunk(ctx context.Context, m *cache.Manifest, i int) ([]byt
 		b, err := s.pullChunk(tctx, m, i)
 		cancel()
 		switch {
-		case err == nil && cache.Sum(b) == h:
+		case err == nil && wire.Sum(b) == h:
 			r.stats.peerFetch(fetchOK)
 			return b, nil
 		case err == nil:
 			r.stats.peerFetch(fetchHashMismatch)
-			r.strike(s, fmt.Errorf("%w: chunk %d of %s: sha-256 mismatch", ErrVerify, i, m.Path))
-		case errors.Is(err, ErrVerify):
+			r.strike(s, fmt.Errorf("%w: chunk %d of %s: sha-256 mismatch", wire.ErrVerify, i, m.Path))
+		case errors.Is(err, wire.ErrVerify):
 			r.stats.peerFetch(fetchHashMismatch)
 			r.strike(s, fmt.Errorf("chunk %d of %s: %w", i, m.Path, err))
 		case errors.Is(err, ErrTimeout):
@@ -66,7 +66,7 @@ func (r *Relay) FetchChunk(ctx context.Context, m *cache.Manifest, i int) ([]byt
 			s.log.Debug("peer fetch timed out", "path", m.Path, "chunk", i, "timeout", c.timeout)
 		case errors.Is(err, errPeerBusy), errors.Is(err, errPeerDeclined):
 			// not asked: try the next
-		case errors.Is(err, ErrRemote):
+		case errors.Is(err, wire.ErrRemote):
 			// It no longer holds it (or refused): forget that it does.
 			r.stats.peerFetch(fetchGone)
 			r.holders.mu.Lock()

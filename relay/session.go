@@ -15,7 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"golang.org/x/time/rate"
 
-	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // maxCandidates bounds the ICE candidates one peer may send; the relay only
@@ -59,7 +59,7 @@ type session struct {
 	conn     Conn
 	start    time.Time
 	wsOut    *outbox
-	rtt      RTTEstimator
+	rtt      wire.RTTEstimator
 	reqSem   chan struct{} // a token per request in flight
 	reqRate  *rate.Limiter // requests per second
 
@@ -88,9 +88,9 @@ type session struct {
 	requests   map[reqKey]context.CancelFunc
 	candidates int
 	closed     bool
-	pulls      map[uint32]*pull                       // relay requests to the peer, by id
-	pullID     uint32                                 // last id used for a pull
-	files      map[cache.Hash]map[cache.Hash]struct{} // file version → chunks the peer announced
+	pulls      map[uint32]*pull                     // relay requests to the peer, by id
+	pullID     uint32                               // last id used for a pull
+	files      map[wire.Hash]map[wire.Hash]struct{} // file version → chunks the peer announced
 	strikes    int
 }
 
@@ -153,7 +153,7 @@ func (s *session) serve(ctx context.Context) error {
 		s.keepalive(ctx)
 	}()
 	s.log.Debug("peer connected")
-	s.signal(Signal{Type: SignalHello, PeerID: s.id, ChunkSize: s.r.cache.ChunkSize(), MaxMessageSize: MaxMessageSize})
+	s.signal(wire.Signal{Type: wire.SignalHello, PeerID: s.id, ChunkSize: s.r.cache.ChunkSize(), MaxMessageSize: wire.MaxMessageSize})
 
 	err := s.readLoop(ctx)
 	s.close(err)
@@ -184,7 +184,7 @@ func (s *session) teardown(cause error) {
 	}
 	s.wg.Wait()
 	s.mu.Lock()
-	held := make([]map[cache.Hash]struct{}, 0, len(s.files))
+	held := make([]map[wire.Hash]struct{}, 0, len(s.files))
 	for _, set := range s.files {
 		held = append(held, set)
 	}
@@ -207,35 +207,35 @@ func (s *session) readLoop(ctx context.Context) error {
 		}
 		s.heard()
 		switch typ {
-		case TextMessage:
-			sig, err := ParseSignal(b)
+		case wire.TextMessage:
+			sig, err := wire.ParseSignal(b)
 			if err != nil {
 				s.r.stats.badSignals.Add(1)
-				s.signal(Signal{Type: SignalError, Code: "bad_message", Message: err.Error()})
+				s.signal(wire.Signal{Type: wire.SignalError, Code: "bad_message", Message: err.Error()})
 				if s.badSignals++; s.badSignals > maxBadSignals {
-					return fmt.Errorf("%w: too many bad messages", ErrBadSignal)
+					return fmt.Errorf("%w: too many bad messages", wire.ErrBadSignal)
 				}
 				continue
 			}
 			if err := s.handleSignal(ctx, sig); err != nil {
 				return err
 			}
-		case BinaryMessage:
-			f, err := DecodeFrame(b)
+		case wire.BinaryMessage:
+			f, err := wire.DecodeFrame(b)
 			s.handleFrame(ctx, viaWS, f, err)
 		}
 	}
 }
 
-func (s *session) handleSignal(ctx context.Context, sig *Signal) error {
+func (s *session) handleSignal(ctx context.Context, sig *wire.Signal) error {
 	switch sig.Type {
-	case SignalOffer:
+	case wire.SignalOffer:
 		s.mu.Lock()
 		has := s.pc != nil
 		s.mu.Unlock()
 		if has {
 			s.r.stats.badSignals.Add(1)
-			s.signal(Signal{Type: SignalError, Code: "bad_message", Message: "one offer per connection; renegotiation is not supported"})
+			s.signal(wire.Signal{Type: wire.SignalError, Code: "bad_message", Message: "one offer per connection; renegotiation is not supported"})
 			return nil
 		}
 		if sig.Serve != nil && !*sig.Serve {
@@ -245,11 +245,11 @@ func (s *session) handleSignal(ctx context.Context, sig *Signal) error {
 		if err != nil {
 			// The WebSocket stays up: the peer can use it as its fallback.
 			s.log.Info("offer refused", "err", err)
-			s.signal(Signal{Type: SignalError, Code: "webrtc_failed", Message: err.Error()})
+			s.signal(wire.Signal{Type: wire.SignalError, Code: "webrtc_failed", Message: err.Error()})
 			return nil
 		}
-		s.signal(Signal{Type: SignalAnswer, SDP: sdp})
-	case SignalCandidate:
+		s.signal(wire.Signal{Type: wire.SignalAnswer, SDP: sdp})
+	case wire.SignalCandidate:
 		s.mu.Lock()
 		pc := s.pc
 		s.candidates++
@@ -258,11 +258,11 @@ func (s *session) handleSignal(ctx context.Context, sig *Signal) error {
 		switch {
 		case n > maxCandidates:
 			if n == maxCandidates+1 {
-				s.signal(Signal{Type: SignalError, Code: "bad_message", Message: fmt.Sprintf("over %d candidates; ignoring the rest", maxCandidates)})
+				s.signal(wire.Signal{Type: wire.SignalError, Code: "bad_message", Message: fmt.Sprintf("over %d candidates; ignoring the rest", maxCandidates)})
 			}
 			s.r.stats.badSignals.Add(1)
 		case pc == nil:
-			s.signal(Signal{Type: SignalError, Code: "bad_message", Message: "candidate before offer"})
+			s.signal(wire.Signal{Type: wire.SignalError, Code: "bad_message", Message: "candidate before offer"})
 			s.r.stats.badSignals.Add(1)
 		case sig.Candidate != nil && sig.Candidate.Candidate != "":
 			c := sig.Candidate
@@ -270,11 +270,11 @@ func (s *session) handleSignal(ctx context.Context, sig *Signal) error {
 				s.log.Debug("remote candidate ignored", "err", err)
 			}
 		}
-	case SignalBye:
+	case wire.SignalBye:
 		return errBye
 	default:
 		s.r.stats.badSignals.Add(1)
-		s.signal(Signal{Type: SignalError, Code: "bad_message", Message: fmt.Sprintf("%q is not a message a peer sends", sig.Type)})
+		s.signal(wire.Signal{Type: wire.SignalError, Code: "bad_message", Message: fmt.Sprintf("%q is not a message a peer sends", sig.Type)})
 	}
 	return nil
 }
@@ -297,7 +297,7 @@ func (s *session) answer(ctx context.Context, offer string) (string, error) {
 	s.pc = pc // closed by teardown from now on
 	s.mu.Unlock()
 
-	dc, err := pc.CreateDataChannel(DataChannelLabel, dataChannelInit())
+	dc, err := pc.CreateDataChannel(wire.DataChannelLabel, wire.DataChannelInit())
 	if err != nil {
 		return "", fmt.Errorf("data channel: %w", err)
 	}
@@ -416,7 +416,7 @@ func (s *session) waitBuffered(ctx context.Context, dc *webrtc.DataChannel) erro
 }
 
 func (s *session) readDC(ctx context.Context, raw datachannel.ReadWriteCloser) {
-	buf := make([]byte, MaxMessageSize)
+	buf := make([]byte, wire.MaxMessageSize)
 	for {
 		n, isString, err := raw.ReadDataChannel(buf)
 		if err != nil {
@@ -431,7 +431,7 @@ func (s *session) readDC(ctx context.Context, raw datachannel.ReadWriteCloser) {
 			s.r.stats.badFrames.Add(1)
 			continue
 		}
-		f, err := DecodeFrame(buf[:n])
+		f, err := wire.DecodeFrame(buf[:n])
 		s.handleFrame(ctx, viaDC, f, err)
 	}
 }
@@ -460,10 +460,10 @@ func (s *session) keepalive(ctx context.Context) {
 func (s *session) ping(out *outbox) {
 	b := getBuf()
 	*b = (*b)[:0]
-	var payload [PingLen]byte
+	var payload [wire.PingLen]byte
 	binary.BigEndian.PutUint64(payload[:], uint64(time.Since(s.start)))
-	*b, _ = AppendFrame(*b, &Frame{Type: TypePing, Data: payload[:]})
-	out.trySend(msg{typ: BinaryMessage, b: *b, pooled: b})
+	*b, _ = wire.AppendFrame(*b, &wire.Frame{Type: wire.TypePing, Data: payload[:]})
+	out.trySend(msg{typ: wire.BinaryMessage, b: *b, pooled: b})
 }
 
 // outFor returns the outbox answering requests that came via t: the data
@@ -483,7 +483,7 @@ func (s *session) outFor(t transport) *outbox {
 func (s *session) writeWS(m msg) error {
 	s.conn.SetWriteDeadline(time.Now().Add(s.r.cfg.WriteTimeout))
 	err := s.conn.WriteMessage(m.typ, m.b)
-	if err == nil && m.typ == BinaryMessage {
+	if err == nil && m.typ == wire.BinaryMessage {
 		s.bytesSent.Add(uint64(len(m.b)))
 		s.r.stats.bytesSent.Add(uint64(len(m.b)))
 	}
@@ -491,8 +491,8 @@ func (s *session) writeWS(m msg) error {
 }
 
 // signal queues a signaling message; a peer whose queue is full is dropped.
-func (s *session) signal(sig Signal) {
-	if !s.wsOut.trySend(msg{typ: TextMessage, b: marshalSignal(sig)}) {
+func (s *session) signal(sig wire.Signal) {
+	if !s.wsOut.trySend(msg{typ: wire.TextMessage, b: sig.Marshal()}) {
 		s.r.stats.slowConsumers.Add(1)
 		s.close(fmt.Errorf("%w: signaling queue full", ErrSlowConsumer))
 	}

@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/p2pcache/p2pcache/cache"
-	"github.com/p2pcache/p2pcache/relay"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // TestWebSocketRung fetches a file with wire frames over the signaling
@@ -30,8 +30,8 @@ func TestWebSocketRung(t *testing.T) {
 	if _, hello, err := c.ReadMessage(); err != nil || !strings.Contains(string(hello), `"hello"`) {
 		t.Fatalf("hello = %s, %v", hello, err)
 	}
-	send := func(f *relay.Frame) {
-		b, err := relay.AppendFrame(nil, f)
+	send := func(f *wire.Frame) {
+		b, err := wire.AppendFrame(nil, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func TestWebSocketRung(t *testing.T) {
 		}
 	}
 	// next returns the next frame answering id, answering PINGs on the way.
-	next := func(id uint32) relay.Frame {
+	next := func(id uint32) wire.Frame {
 		t.Helper()
 		for {
 			typ, b, err := c.ReadMessage()
@@ -50,12 +50,12 @@ func TestWebSocketRung(t *testing.T) {
 			if typ != websocket.BinaryMessage {
 				t.Fatalf("text message %s during transfer", b)
 			}
-			f, err := relay.DecodeFrame(b)
+			f, err := wire.DecodeFrame(b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.Type == relay.TypePing {
-				send(&relay.Frame{Type: relay.TypePong, ID: f.ID, Data: f.Data})
+			if f.Type == wire.TypePing {
+				send(&wire.Frame{Type: wire.TypePong, ID: f.ID, Data: f.Data})
 				continue
 			}
 			if f.ID != id {
@@ -66,12 +66,12 @@ func TestWebSocketRung(t *testing.T) {
 		}
 	}
 
-	send(&relay.Frame{Type: relay.TypeGetFile, ID: 1, Path: "a/img.webp"})
+	send(&wire.Frame{Type: wire.TypeGetFile, ID: 1, Path: "a/img.webp"})
 	mf := next(1)
-	if mf.Type != relay.TypeManifest || int(mf.Total) != len(mf.Data) {
+	if mf.Type != wire.TypeManifest || int(mf.Total) != len(mf.Data) {
 		t.Fatalf("first answer %s total %d len %d, want one MANIFEST frame", mf.Type, mf.Total, len(mf.Data))
 	}
-	m, err := cache.ParseManifest(mf.Data)
+	m, err := wire.ParseManifest(mf.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +79,11 @@ func TestWebSocketRung(t *testing.T) {
 	filled := 0
 	for filled < len(got) {
 		f := next(1)
-		if f.Type != relay.TypeChunk {
+		if f.Type != wire.TypeChunk {
 			t.Fatalf("got %s, want CHUNK", f.Type)
 		}
-		if len(f.Data) > relay.MaxChunkData {
-			t.Fatalf("CHUNK frame carries %d bytes, over %d", len(f.Data), relay.MaxChunkData)
+		if len(f.Data) > wire.MaxChunkData {
+			t.Fatalf("CHUNK frame carries %d bytes, over %d", len(f.Data), wire.MaxChunkData)
 		}
 		filled += copy(got[m.ChunkOffset(int(f.Index))+int64(f.Offset):], f.Data)
 	}
@@ -93,38 +93,38 @@ func TestWebSocketRung(t *testing.T) {
 
 	// Errors come back as ERROR frames with the request's id.
 	for _, tt := range []struct {
-		f    relay.Frame
-		code relay.ErrorCode
+		f    wire.Frame
+		code wire.ErrorCode
 	}{
-		{relay.Frame{Type: relay.TypeGetFile, ID: 2, Path: "a/missing.png"}, relay.CodeNotFound},
-		{relay.Frame{Type: relay.TypeGetManifest, ID: 3, Path: "a/../../etc/passwd"}, relay.CodeBadPath},
-		{relay.Frame{Type: relay.TypeGetChunk, ID: 4, Index: 0, Hash: cache.Sum([]byte("x")), Path: "a/img.webp"}, relay.CodeStale},
-		{relay.Frame{Type: relay.TypeGetChunk, ID: 5, Hash: cache.Sum([]byte("x"))}, relay.CodeUnknown},
+		{wire.Frame{Type: wire.TypeGetFile, ID: 2, Path: "a/missing.png"}, wire.CodeNotFound},
+		{wire.Frame{Type: wire.TypeGetManifest, ID: 3, Path: "a/../../etc/passwd"}, wire.CodeBadPath},
+		{wire.Frame{Type: wire.TypeGetChunk, ID: 4, Index: 0, Hash: wire.Sum([]byte("x")), Path: "a/img.webp"}, wire.CodeStale},
+		{wire.Frame{Type: wire.TypeGetChunk, ID: 5, Hash: wire.Sum([]byte("x"))}, wire.CodeUnknown},
 	} {
 		send(&tt.f)
 		f := next(tt.f.ID)
-		if f.Type != relay.TypeError || f.Code != tt.code {
+		if f.Type != wire.TypeError || f.Code != tt.code {
 			t.Errorf("request %d: got %s code %s (%s), want ERROR %s", tt.f.ID, f.Type, f.Code, f.Message, tt.code)
 		}
 	}
 	// A chunk by hash alone, once its manifest is known.
-	send(&relay.Frame{Type: relay.TypeGetChunk, ID: 6, Hash: m.Chunks[2]})
+	send(&wire.Frame{Type: wire.TypeGetChunk, ID: 6, Hash: m.Chunks[2]})
 	chunk := make([]byte, m.ChunkLen(2))
 	for n := 0; n < len(chunk); {
 		f := next(6)
-		if f.Type != relay.TypeChunk || f.Total != uint32(len(chunk)) {
+		if f.Type != wire.TypeChunk || f.Total != uint32(len(chunk)) {
 			t.Fatalf("got %s index %d total %d", f.Type, f.Index, f.Total)
 		}
 		n += copy(chunk[f.Offset:], f.Data)
 	}
-	if cache.Sum(chunk) != m.Chunks[2] {
+	if wire.Sum(chunk) != m.Chunks[2] {
 		t.Fatal("chunk by hash: wrong bytes")
 	}
 	// Garbage gets an ERROR, and the connection keeps serving.
 	if err := c.WriteMessage(websocket.BinaryMessage, []byte{1, 0x7e, 0, 0, 0, 0, 0, 9}); err != nil {
 		t.Fatal(err)
 	}
-	if f := next(9); f.Type != relay.TypeError || f.Code != relay.CodeUnsupported {
+	if f := next(9); f.Type != wire.TypeError || f.Code != wire.CodeUnsupported {
 		t.Fatalf("unknown type answered with %s %s", f.Type, f.Code)
 	}
 	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"nonsense"}`)); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // ErrConfig: a flag or environment value is invalid.
@@ -117,7 +118,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	if err != nil {
 		return c, fmt.Errorf("%w: --chunk-size: %w", ErrConfig, err)
 	}
-	if cs > cache.MaxChunkSize {
+	if cs > wire.MaxChunkSize {
 		return c, fmt.Errorf("%w: --chunk-size %s is over the 64KiB limit (browser-safe data-channel message size)", ErrConfig, get("chunk-size"))
 	}
 	c.ChunkSize = int(cs)
@@ -191,7 +192,7 @@ func (c Config) Validate() error {
 	if c.CacheSize <= 0 {
 		return fmt.Errorf("%w: --cache-size must be positive", ErrConfig)
 	}
-	if c.ChunkSize <= 0 || c.ChunkSize > cache.MaxChunkSize {
+	if c.ChunkSize <= 0 || c.ChunkSize > wire.MaxChunkSize {
 		return fmt.Errorf("%w: --chunk-size %d not in 1..65536 bytes", ErrConfig, c.ChunkSize)
 	}
 	if o := c.Origin; o != "" {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // corruptFault is the --fault-corrupt-chunk fault injection: end-to-end
@@ -25,7 +25,7 @@ func parseCorruptFault(v string) (*corruptFault, error) {
 	if !ok {
 		return nil, fmt.Errorf("%q: want PATH#INDEX[*COUNT]", v)
 	}
-	clean, err := cache.CleanPath(p)
+	clean, err := wire.CleanPath(p)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (f *corruptFault) apply(path string, index uint32, data []byte) []byte {
 	if index != f.index || len(data) == 0 {
 		return data
 	}
-	if p, err := cache.CleanPath(path); err != nil || p != f.path {
+	if p, err := wire.CleanPath(path); err != nil || p != f.path {
 		return data
 	}
 	if f.left.Add(-1) < 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // requestPath takes the path after /files/ or /manifest/, percent-decoded
@@ -24,7 +25,7 @@ func requestPath(c *fiber.Ctx) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", cache.ErrBadPath, err)
 	}
-	return cache.CleanPath(p)
+	return wire.CleanPath(p)
 }
 
 // statusFor maps cache errors to HTTP statuses.
@@ -47,7 +48,7 @@ func jsonError(c *fiber.Ctx, status int, msg string) error {
 	return c.Status(status).JSON(fiber.Map{"error": msg, "status": status})
 }
 
-func (s *relayServer) manifestFor(c *fiber.Ctx) (*cache.Manifest, error) {
+func (s *relayServer) manifestFor(c *fiber.Ctx) (*wire.Manifest, error) {
 	p, err := requestPath(c)
 	if err != nil {
 		return nil, err
@@ -123,7 +124,7 @@ type chunkReader struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	c        *cache.Cache
-	m        *cache.Manifest
+	m        *wire.Manifest
 	off, end int64
 	cur      []byte
 }
@@ -172,7 +173,7 @@ func etagMatch(header, etag string) bool {
 // ifRangeHolds reports whether a Range may be honored under If-Range: with
 // no If-Range, or one naming the current strong ETag or a date not before
 // Last-Modified.
-func ifRangeHolds(ifRange string, m *cache.Manifest) bool {
+func ifRangeHolds(ifRange string, m *wire.Manifest) bool {
 	if ifRange == "" {
 		return true
 	}

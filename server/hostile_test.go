@@ -18,8 +18,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 
-	"github.com/p2pcache/p2pcache/relay"
 	"github.com/p2pcache/p2pcache/relay/peer"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 const testSecret = "0123456789abcdef0123456789abcdef-test"
@@ -126,7 +126,7 @@ func readUntilClosed(c *websocket.Conn) error {
 
 // readSignals reads text messages until one of type typ arrives whose
 // message contains substr, or the connection ends.
-func readSignal(t *testing.T, c *websocket.Conn, typ, substr string) (*relay.Signal, error) {
+func readSignal(t *testing.T, c *websocket.Conn, typ, substr string) (*wire.Signal, error) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
@@ -137,7 +137,7 @@ func readSignal(t *testing.T, c *websocket.Conn, typ, substr string) (*relay.Sig
 		if mt != websocket.TextMessage {
 			continue
 		}
-		var s relay.Signal
+		var s wire.Signal
 		if err := json.Unmarshal(b, &s); err != nil {
 			return nil, fmt.Errorf("relay sent bad JSON %q: %w", b, err)
 		}
@@ -232,7 +232,7 @@ func TestHostileInputs(t *testing.T) {
 		{"junk JSON", func(t *testing.T) {
 			c := mustWS(t, h.base, good)
 			c.WriteMessage(websocket.TextMessage, []byte(`{"type":"offer","sdp":`))
-			if _, err := readSignal(t, c, relay.SignalError, "signal"); err != nil {
+			if _, err := readSignal(t, c, wire.SignalError, "signal"); err != nil {
 				t.Fatalf("no error for junk JSON: %v", err)
 			}
 			// Enough junk gets the peer dropped.
@@ -249,7 +249,7 @@ func TestHostileInputs(t *testing.T) {
 		{"junk SDP", func(t *testing.T) {
 			c := mustWS(t, h.base, good)
 			c.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"offer","sdp":"v=0\r\no=garbage\r\nm=nonsense"}`))
-			s, err := readSignal(t, c, relay.SignalError, "")
+			s, err := readSignal(t, c, wire.SignalError, "")
 			if err != nil || s.Code != "webrtc_failed" {
 				t.Fatalf("junk SDP: %+v, %v; want error webrtc_failed", s, err)
 			}
@@ -264,7 +264,7 @@ func TestHostileInputs(t *testing.T) {
 					}
 				}
 			}()
-			if _, err := readSignal(t, c, relay.SignalError, "over 64 candidates"); err != nil {
+			if _, err := readSignal(t, c, wire.SignalError, "over 64 candidates"); err != nil {
 				t.Fatalf("no limit on candidates: %v", err)
 			}
 		}},

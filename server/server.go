@@ -25,6 +25,7 @@ import (
 	"github.com/p2pcache/p2pcache/cache"
 	clientjs "github.com/p2pcache/p2pcache/client-js"
 	"github.com/p2pcache/p2pcache/relay"
+	"github.com/p2pcache/p2pcache/relay/wire"
 	"github.com/p2pcache/p2pcache/server/demo"
 )
 
@@ -245,7 +246,7 @@ func (s *relayServer) upgrade(c *fiber.Ctx) error {
 }
 
 func (s *relayServer) handleWS(c *websocket.Conn) {
-	c.SetReadLimit(relay.MaxSignalSize + relay.MaxMessageSize)
+	c.SetReadLimit(wire.MaxSignalSize + wire.MaxMessageSize)
 	meta, _ := c.Locals("meta").(relay.Meta)
 	if err := s.relay.Accept(context.Background(), c, meta); err != nil {
 		s.log.Debug("peer session ended", "remote", meta.Remote, "err", err)

@@ -22,8 +22,8 @@ import (
 	"github.com/fasthttp/websocket"
 	"go.uber.org/goleak"
 
-	"github.com/p2pcache/p2pcache/cache"
 	"github.com/p2pcache/p2pcache/relay/peer"
+	"github.com/p2pcache/p2pcache/relay/wire"
 	"github.com/p2pcache/p2pcache/server/demo"
 )
 
@@ -113,7 +113,7 @@ func TestFilesEndpoint(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "img"), 0o755)
 	os.WriteFile(filepath.Join(dir, "img", "a b.png"), body, 0o644)
 	base := startServer(t, dir, "--chunk-size", "16KiB")
-	wantETag := `"` + cache.Sum(body).String() + `"`
+	wantETag := `"` + wire.Sum(body).String() + `"`
 
 	tests := []struct {
 		name       string
@@ -170,7 +170,7 @@ func TestFilesEndpoint(t *testing.T) {
 	}
 	t.Run("manifest matches file", func(t *testing.T) {
 		_, b := get(t, base+"/manifest/img/a%20b.png", nil)
-		m, err := cache.ParseManifest(b)
+		m, err := wire.ParseManifest(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +259,7 @@ func TestDemoLargestImageOverICETCP(t *testing.T) {
 	if err != nil || pair.Local.Protocol.String() != "tcp" {
 		t.Fatalf("candidate pair %v, %v; want TCP", pair, err)
 	}
-	var m cache.Manifest
+	var m wire.Manifest
 	_, b := get(t, base+"/manifest/"+largest, nil)
 	if err := json.Unmarshal(b, &m); err != nil || m.SHA256 != f.Manifest.SHA256 {
 		t.Fatalf("HTTP manifest %+v differs from the peer's (%v)", m.SHA256, err)

@@ -10,7 +10,7 @@ import {
   chunkFrames,
   manifestFrames,
   toHex,
-} from '../p2pcache.js';
+} from 'p2pcache/wire';
 
 export const sha = (b) => createHash('sha256').update(b).digest('hex');
 

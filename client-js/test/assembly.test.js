@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FragmentBuffer, FrameError, chunkFrames, decodeFrame, MAX_MANIFEST_LEN } from '../p2pcache.js';
+import { FragmentBuffer, FrameError, chunkFrames, decodeFrame, MAX_MANIFEST_LEN } from 'p2pcache/wire';
 import { bytesOf } from '../test-support/fake-relay.js';
 
 test('a chunk assembles from out-of-order fragments', () => {

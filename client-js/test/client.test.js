@@ -3,7 +3,8 @@
 // the peer role and teardown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, FrameType, ErrorCode, encodeFrame, decodeFrame, fromHex, toHex } from '../p2pcache.js';
+import { connect } from '../src/index.js';
+import { FrameType, ErrorCode, encodeFrame, decodeFrame, fromHex, toHex } from 'p2pcache/wire';
 import { FakeRelay, bytesOf, sha } from '../test-support/fake-relay.js';
 
 const RELAY = 'http://relay.test:8080';

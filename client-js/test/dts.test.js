@@ -1,22 +1,56 @@
+// The public API: p2pcache.d.ts, the bundle the relay serves (p2pcache.js)
+// and its source (src/index.js) export exactly the same names, and those
+// are the public ones only (the internals live in the ./wire subpath).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import * as sdk from '../p2pcache.js';
+import * as bundle from '../p2pcache.js';
+import * as source from '../src/index.js';
+import * as wire from 'p2pcache/wire';
 
-test('p2pcache.d.ts declares exactly the runtime exports', () => {
+const PUBLIC = ['Client', 'P2PCacheError', 'VERSION', 'connect', 'default'];
+
+function declared() {
   const dts = readFileSync(new URL('../p2pcache.d.ts', import.meta.url), 'utf8');
-  const declared = new Set([...dts.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]));
-  if (/^export default \w+;/m.test(dts)) declared.add('default');
-  const runtime = new Set(Object.keys(sdk));
-  assert.deepEqual([...runtime].filter((k) => !declared.has(k)).sort(), [], 'exported but not declared');
-  assert.deepEqual([...declared].filter((k) => !runtime.has(k)).sort(), [], 'declared but not exported');
+  const names = new Set([...dts.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]));
+  if (/^export default \w+;/m.test(dts)) names.add('default');
+  return [...names].sort();
+}
+
+test('p2pcache.d.ts declares exactly the public API', () => {
+  assert.deepEqual(declared(), PUBLIC);
 });
 
-test('package.json points at the module and its types', () => {
+test('the bundle and src/index.js export exactly the public API', () => {
+  assert.deepEqual(Object.keys(bundle).sort(), PUBLIC, 'p2pcache.js');
+  assert.deepEqual(Object.keys(source).sort(), PUBLIC, 'src/index.js');
+  assert.equal(bundle.default, bundle.connect);
+  assert.equal(source.default, source.connect);
+  assert.equal(bundle.VERSION, source.VERSION);
+  assert.equal(bundle.Client.name, 'Client');
+  assert.equal(bundle.P2PCacheError.name, 'P2PCacheError');
+});
+
+test('the ./wire subpath has the internals, not the client', () => {
+  for (const k of ['encodeFrame', 'decodeFrame', 'parseManifest', 'parseSignal', 'normalizePath', 'sha256Hex', 'ByteLRU', 'transferChunks', 'FrameType', 'ErrorCode']) {
+    assert.equal(typeof wire[k], k === 'FrameType' || k === 'ErrorCode' ? 'object' : 'function', k);
+  }
+  for (const k of ['Client', 'connect', 'default']) assert.equal(k in wire, false, k);
+  assert.equal(wire.P2PCacheError, source.P2PCacheError, 'one error class across the sources');
+});
+
+test('package.json points at the bundle, its types and the wire subpath', () => {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
   assert.equal(pkg.name, 'p2pcache');
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.exports['.'].default, './p2pcache.js');
   assert.equal(pkg.exports['.'].types, './p2pcache.d.ts');
+  assert.equal(pkg.exports['./wire'], './src/wire.js');
   assert.equal(pkg.scripts.test, 'node --test test/');
+});
+
+test('the bundle says it is generated from src/', () => {
+  const head = readFileSync(new URL('../p2pcache.js', import.meta.url), 'utf8').slice(0, 400);
+  assert.match(head, /GENERATED from client-js\/src\/.*go generate \.\/client-js/s);
+  assert.match(head, /DO NOT EDIT/);
 });

@@ -4,8 +4,8 @@
 // with serve: false).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from '../src/index.js';
 import {
-  connect,
   encodeFrame,
   decodeFrame,
   haveBitmap,
@@ -16,14 +16,14 @@ import {
   ErrorCode,
   FrameError,
   HAVE_DELAY_MS,
-} from '../p2pcache.js';
+} from 'p2pcache/wire';
 import { FakeRelay, bytesOf } from '../test-support/fake-relay.js';
 
 const SEQ = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
 const P2P = '6e30663da275fe8f08e25a08dd299d09157fa30dddc65bcd7425212f4be9759e'; // sha256("p2pcache")
 
-// Printed by relay.AppendFrame (relay/frame.go) for these frames, and decoded
-// by relay.DecodeFrame back to the same fields.
+// Printed by wire.AppendFrame (relay/wire/frame.go) for these frames, and decoded
+// by wire.DecodeFrame back to the same fields.
 const GO_VECTORS = [
   {
     frame: { id: 0, hash: SEQ, count: 1, bitmap: '01', path: 'a' },
@@ -47,7 +47,7 @@ const GO_VECTORS = [
   },
 ];
 
-test('HAVE encodes byte-exact as relay/frame.go does, and decodes back', () => {
+test('HAVE encodes byte-exact as relay/wire/frame.go does, and decodes back', () => {
   for (const { frame, hex } of GO_VECTORS) {
     const f = { type: FrameType.HAVE, ...frame, bitmap: fromHex(frame.bitmap) };
     assert.equal(toHex(encodeFrame(f)), hex, frame.path);

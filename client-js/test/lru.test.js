@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ByteLRU } from '../p2pcache.js';
+import { ByteLRU } from 'p2pcache/wire';
 
 const b = (n) => new Uint8Array(n);
 

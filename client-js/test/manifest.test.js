@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseManifest, chunkLength, chunkOffset, P2PCacheError } from '../p2pcache.js';
+import { parseManifest, chunkLength, chunkOffset, P2PCacheError } from 'p2pcache/wire';
 import { makeManifest, bytesOf } from '../test-support/fake-relay.js';
 
 const file = bytesOf(150000, 3);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizePath, encodePathForURL } from '../p2pcache.js';
+import { normalizePath, encodePathForURL } from 'p2pcache/wire';
 
 test('clean paths are normalized to the origin-relative form', () => {
   assert.equal(normalizePath('/images/cat.jpg'), 'images/cat.jpg');

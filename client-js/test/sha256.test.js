@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { sha256Sync, sha256Hex, toHex } from '../p2pcache.js';
+import { sha256Sync, sha256Hex, toHex } from 'p2pcache/wire';
 import { bytesOf } from '../test-support/fake-relay.js';
 
 const ref = (b) => createHash('sha256').update(b).digest('hex');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { transferChunks, parseManifest, P2PCacheError, VERIFY_RETRIES } from '../p2pcache.js';
+import { transferChunks, parseManifest, P2PCacheError, VERIFY_RETRIES } from 'p2pcache/wire';
 import { makeManifest, bytesOf, sha } from '../test-support/fake-relay.js';
 
 const file = bytesOf(5 * 65536 + 123, 11);

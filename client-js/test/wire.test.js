@@ -15,7 +15,7 @@ import {
   frameTypeName,
   toHex,
   fromHex,
-} from '../p2pcache.js';
+} from 'p2pcache/wire';
 
 const HASH = 'ab'.repeat(32);
 

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/p2pcache/p2pcache/cache"
-	"github.com/p2pcache/p2pcache/relay"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // File is a fetched, verified file.
 type File struct {
-	Manifest *cache.Manifest
+	Manifest *wire.Manifest
 	Data     []byte
 	// FirstByte is the time from the request to the first chunk byte.
 	FirstByte time.Duration
@@ -37,12 +37,12 @@ func (p *Peer) Fetch(ctx context.Context, path string) ([]byte, error) {
 
 // FetchFile is Fetch with the manifest and timings.
 func (p *Peer) FetchFile(ctx context.Context, path string) (*File, error) {
-	clean, err := cache.CleanPath(path)
+	clean, err := wire.CleanPath(path)
 	if err != nil {
 		return nil, err
 	}
 	a := &assembly{path: clean, maxSize: p.opts.MaxFileSize, start: time.Now()}
-	if err := p.do(ctx, &relay.Frame{Type: relay.TypeGetFile, Path: clean}, a); err != nil {
+	if err := p.do(ctx, &wire.Frame{Type: wire.TypeGetFile, Path: clean}, a); err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", clean, err)
 	}
 	p.hold(a.m, a.data)
@@ -50,26 +50,26 @@ func (p *Peer) FetchFile(ctx context.Context, path string) (*File, error) {
 }
 
 // FetchManifest fetches path's manifest.
-func (p *Peer) FetchManifest(ctx context.Context, path string) (*cache.Manifest, error) {
-	clean, err := cache.CleanPath(path)
+func (p *Peer) FetchManifest(ctx context.Context, path string) (*wire.Manifest, error) {
+	clean, err := wire.CleanPath(path)
 	if err != nil {
 		return nil, err
 	}
 	a := &assembly{path: clean, maxSize: p.opts.MaxFileSize, manifestOnly: true}
-	if err := p.do(ctx, &relay.Frame{Type: relay.TypeGetManifest, Path: clean}, a); err != nil {
+	if err := p.do(ctx, &wire.Frame{Type: wire.TypeGetManifest, Path: clean}, a); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", clean, err)
 	}
 	return a.m, nil
 }
 
 // FetchChunk fetches chunk i of m with GET_CHUNK and verifies it.
-func (p *Peer) FetchChunk(ctx context.Context, m *cache.Manifest, i int) ([]byte, error) {
+func (p *Peer) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
 	if i < 0 || i >= len(m.Chunks) {
 		return nil, fmt.Errorf("%w: %d of %d", cache.ErrBadIndex, i, len(m.Chunks))
 	}
 	a := &assembly{m: m, single: true, one: i, data: make([]byte, m.ChunkLen(i)), got: make([]int, len(m.Chunks)), start: time.Now()}
 	a.remaining = 1
-	f := &relay.Frame{Type: relay.TypeGetChunk, Path: m.Path, Index: uint32(i), Hash: m.Chunks[i]}
+	f := &wire.Frame{Type: wire.TypeGetChunk, Path: m.Path, Index: uint32(i), Hash: m.Chunks[i]}
 	if err := p.do(ctx, f, a); err != nil {
 		return nil, fmt.Errorf("chunk %d of %s: %w", i, m.Path, err)
 	}
@@ -94,11 +94,11 @@ func (c *call) finish(err error) {
 // handler consumes a request's answer frames; it returns done when the
 // answer is complete, or an error that ends the request.
 type handler interface {
-	onFrame(f *relay.Frame) (done bool, err error)
+	onFrame(f *wire.Frame) (done bool, err error)
 }
 
 // do sends req and waits until h has its whole answer.
-func (p *Peer) do(ctx context.Context, req *relay.Frame, h handler) error {
+func (p *Peer) do(ctx context.Context, req *wire.Frame, h handler) error {
 	c := &call{h: h, done: make(chan struct{})}
 	p.mu.Lock()
 	if p.err != nil {
@@ -120,7 +120,7 @@ func (p *Peer) do(ctx context.Context, req *relay.Frame, h handler) error {
 		return c.err
 	case <-ctx.Done():
 		if p.forget(id) {
-			p.send(&relay.Frame{Type: relay.TypeCancel, ID: id})
+			p.send(&wire.Frame{Type: wire.TypeCancel, ID: id})
 		}
 		return ctx.Err()
 	}
@@ -135,8 +135,8 @@ func (p *Peer) forget(id uint32) bool {
 	return ok
 }
 
-func (p *Peer) send(f *relay.Frame) error {
-	b, err := relay.AppendFrame(make([]byte, 0, 64), f)
+func (p *Peer) send(f *wire.Frame) error {
+	b, err := wire.AppendFrame(make([]byte, 0, 64), f)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (p *Peer) send(f *relay.Frame) error {
 func (p *Peer) StopReading() { p.stallOnce.Do(func() { close(p.stalled) }) }
 
 func (p *Peer) readDC() {
-	buf := make([]byte, relay.MaxMessageSize)
+	buf := make([]byte, wire.MaxMessageSize)
 	for {
 		select {
 		case <-p.stalled:
@@ -182,24 +182,24 @@ func (p *Peer) readDC() {
 		if isString {
 			continue
 		}
-		f, err := relay.DecodeFrame(buf[:n])
+		f, err := wire.DecodeFrame(buf[:n])
 		if err != nil {
 			p.log.Debug("bad frame from relay", "err", err)
 			continue
 		}
 		switch f.Type {
-		case relay.TypePing:
+		case wire.TypePing:
 			p.pong(f, false)
-		case relay.TypePong:
+		case wire.TypePong:
 			sent := time.Duration(binary.BigEndian.Uint64(f.Data))
 			if now := time.Since(p.start); sent > 0 && sent <= now {
 				p.rtt.Add(now - sent)
 			}
-		case relay.TypeGetChunk:
+		case wire.TypeGetChunk:
 			p.serveChunk(f)
-		case relay.TypeCancel:
+		case wire.TypeCancel:
 			// Answers are small and quick; nothing to stop.
-		case relay.TypeManifest, relay.TypeChunk, relay.TypeError:
+		case wire.TypeManifest, wire.TypeChunk, wire.TypeError:
 			p.mu.Lock()
 			c := p.pending[f.ID]
 			p.mu.Unlock()
@@ -215,8 +215,8 @@ func (p *Peer) readDC() {
 	}
 }
 
-func (p *Peer) pong(ping relay.Frame, viaWS bool) {
-	f := &relay.Frame{Type: relay.TypePong, ID: ping.ID, Data: append([]byte(nil), ping.Data...)}
+func (p *Peer) pong(ping wire.Frame, viaWS bool) {
+	f := &wire.Frame{Type: wire.TypePong, ID: ping.ID, Data: append([]byte(nil), ping.Data...)}
 	if !viaWS {
 		if d := p.opts.ServeDelay; d > 0 {
 			p.wg.Add(1)
@@ -235,23 +235,23 @@ func (p *Peer) pong(ping relay.Frame, viaWS bool) {
 		p.send(f)
 		return
 	}
-	b, err := relay.AppendFrame(nil, f)
+	b, err := wire.AppendFrame(nil, f)
 	if err != nil {
 		return
 	}
 	p.wsMu.Lock()
 	defer p.wsMu.Unlock()
 	p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	p.ws.WriteMessage(relay.BinaryMessage, b)
+	p.ws.WriteMessage(wire.BinaryMessage, b)
 }
 
 func (p *Peer) pinger() {
 	t := time.NewTicker(p.opts.PingInterval)
 	defer t.Stop()
 	for {
-		var payload [relay.PingLen]byte
+		var payload [wire.PingLen]byte
 		binary.BigEndian.PutUint64(payload[:], uint64(time.Since(p.start)))
-		if err := p.send(&relay.Frame{Type: relay.TypePing, Data: payload[:]}); err != nil {
+		if err := p.send(&wire.Frame{Type: wire.TypePing, Data: payload[:]}); err != nil {
 			return
 		}
 		select {
@@ -274,45 +274,45 @@ type assembly struct {
 
 	mbuf      []byte
 	mgot      int
-	m         *cache.Manifest
+	m         *wire.Manifest
 	data      []byte
 	got       []int // bytes received per chunk
 	remaining int   // chunks not yet verified
 	firstByte time.Duration
 }
 
-func (a *assembly) onFrame(f *relay.Frame) (bool, error) {
+func (a *assembly) onFrame(f *wire.Frame) (bool, error) {
 	switch f.Type {
-	case relay.TypeError:
-		return true, &relay.RemoteError{Code: f.Code, Message: f.Message}
-	case relay.TypeManifest:
+	case wire.TypeError:
+		return true, &wire.RemoteError{Code: f.Code, Message: f.Message}
+	case wire.TypeManifest:
 		return a.onManifest(f)
-	case relay.TypeChunk:
+	case wire.TypeChunk:
 		return a.onChunk(f)
 	}
 	return false, nil
 }
 
-func (a *assembly) onManifest(f *relay.Frame) (bool, error) {
+func (a *assembly) onManifest(f *wire.Frame) (bool, error) {
 	if a.m != nil {
-		return true, fmt.Errorf("%w: a second manifest", relay.ErrBadFrame)
+		return true, fmt.Errorf("%w: a second manifest", wire.ErrBadFrame)
 	}
 	if a.mbuf == nil {
 		a.mbuf = make([]byte, f.Total)
 	}
 	if int(f.Total) != len(a.mbuf) {
-		return true, fmt.Errorf("%w: manifest length changed from %d to %d", relay.ErrBadFrame, len(a.mbuf), f.Total)
+		return true, fmt.Errorf("%w: manifest length changed from %d to %d", wire.ErrBadFrame, len(a.mbuf), f.Total)
 	}
 	a.mgot += copy(a.mbuf[f.Offset:], f.Data)
 	if a.mgot < len(a.mbuf) {
 		return false, nil
 	}
-	m, err := cache.ParseManifest(a.mbuf)
+	m, err := wire.ParseManifest(a.mbuf)
 	if err != nil {
 		return true, err
 	}
 	if m.Path != a.path {
-		return true, fmt.Errorf("%w: manifest is for %q, asked for %q", relay.ErrBadFrame, m.Path, a.path)
+		return true, fmt.Errorf("%w: manifest is for %q, asked for %q", wire.ErrBadFrame, m.Path, a.path)
 	}
 	if m.Size > a.maxSize {
 		return true, fmt.Errorf("%w: %d bytes, over %d", cache.ErrTooLarge, m.Size, a.maxSize)
@@ -330,22 +330,22 @@ func (a *assembly) onManifest(f *relay.Frame) (bool, error) {
 	return false, nil
 }
 
-func (a *assembly) onChunk(f *relay.Frame) (bool, error) {
+func (a *assembly) onChunk(f *wire.Frame) (bool, error) {
 	if a.m == nil {
-		return true, fmt.Errorf("%w: chunk before manifest", relay.ErrBadFrame)
+		return true, fmt.Errorf("%w: chunk before manifest", wire.ErrBadFrame)
 	}
 	i := int(f.Index)
 	if i >= len(a.m.Chunks) || a.data == nil {
-		return true, fmt.Errorf("%w: chunk %d of %d", relay.ErrBadFrame, i, len(a.m.Chunks))
+		return true, fmt.Errorf("%w: chunk %d of %d", wire.ErrBadFrame, i, len(a.m.Chunks))
 	}
 	want := a.m.ChunkLen(i)
 	if int(f.Total) != want {
-		return true, fmt.Errorf("%w: chunk %d is %d bytes, manifest says %d", relay.ErrVerify, i, f.Total, want)
+		return true, fmt.Errorf("%w: chunk %d is %d bytes, manifest says %d", wire.ErrVerify, i, f.Total, want)
 	}
 	var dst []byte
 	if a.single {
 		if i != a.one {
-			return true, fmt.Errorf("%w: got chunk %d, asked for %d", relay.ErrBadFrame, i, a.one)
+			return true, fmt.Errorf("%w: got chunk %d, asked for %d", wire.ErrBadFrame, i, a.one)
 		}
 		dst = a.data
 	} else {
@@ -360,10 +360,10 @@ func (a *assembly) onChunk(f *relay.Frame) (bool, error) {
 		return false, nil
 	}
 	if a.got[i] > want {
-		return true, fmt.Errorf("%w: chunk %d: %d bytes for %d", relay.ErrVerify, i, a.got[i], want)
+		return true, fmt.Errorf("%w: chunk %d: %d bytes for %d", wire.ErrVerify, i, a.got[i], want)
 	}
-	if cache.Sum(dst) != a.m.Chunks[i] {
-		return true, fmt.Errorf("%w: chunk %d: sha-256 mismatch", relay.ErrVerify, i)
+	if wire.Sum(dst) != a.m.Chunks[i] {
+		return true, fmt.Errorf("%w: chunk %d: sha-256 mismatch", wire.ErrVerify, i)
 	}
 	if a.remaining--; a.remaining > 0 {
 		return false, nil
@@ -376,7 +376,7 @@ func (a *assembly) onChunk(f *relay.Frame) (bool, error) {
 
 func (a *assembly) verifyWhole() error {
 	if sha256.Sum256(a.data) != a.m.SHA256 {
-		return fmt.Errorf("%w: whole-file sha-256 mismatch", relay.ErrVerify)
+		return fmt.Errorf("%w: whole-file sha-256 mismatch", wire.ErrVerify)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/p2pcache/p2pcache/cache"
-	"github.com/p2pcache/p2pcache/relay"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // Options holds Dial's optional settings.
@@ -75,7 +75,7 @@ type Peer struct {
 	id      string
 	start   time.Time
 	timings Timings
-	rtt     relay.RTTEstimator
+	rtt     wire.RTTEstimator
 	done    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 
@@ -135,7 +135,7 @@ func Dial(ctx context.Context, relayURL string, opts Options) (*Peer, error) {
 		}
 		return nil, fmt.Errorf("%w: websocket %s: %w", ErrConnect, wsURL, err)
 	}
-	ws.SetReadLimit(relay.MaxSignalSize + relay.MaxMessageSize)
+	ws.SetReadLimit(wire.MaxSignalSize + wire.MaxMessageSize)
 	p.ws = ws
 	p.timings.WebSocket = time.Since(p.start)
 	ok := false
@@ -151,10 +151,10 @@ func Dial(ctx context.Context, relayURL string, opts Options) (*Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hello.Type == relay.SignalError {
+	if hello.Type == wire.SignalError {
 		return nil, fmt.Errorf("%w: relay refused: %s: %s", ErrConnect, hello.Code, hello.Message)
 	}
-	if hello.Type != relay.SignalHello {
+	if hello.Type != wire.SignalHello {
 		return nil, fmt.Errorf("%w: first message is %q, want hello", ErrConnect, hello.Type)
 	}
 	ws.SetReadDeadline(time.Time{})
@@ -201,7 +201,7 @@ func (p *Peer) offer(ctx context.Context) error {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.DetachDataChannels()
-	relay.TuneSCTP(&se)
+	wire.TuneSCTP(&se)
 	se.EnableSctpSnap(true)
 	se.SetICETimeouts(5*time.Second, 30*time.Second, 2*time.Second) // as the relay's: checks queue behind data on ICE-TCP
 	api := webrtc.NewAPI(
@@ -216,8 +216,7 @@ func (p *Peer) offer(ctx context.Context) error {
 	p.mu.Lock()
 	p.pc = pc
 	p.mu.Unlock()
-	negotiated, id, ordered := true, uint16(0), true
-	dc, err := pc.CreateDataChannel(relay.DataChannelLabel, &webrtc.DataChannelInit{Negotiated: &negotiated, ID: &id, Ordered: &ordered})
+	dc, err := pc.CreateDataChannel(wire.DataChannelLabel, wire.DataChannelInit())
 	if err != nil {
 		return fmt.Errorf("%w: data channel: %w", ErrConnect, err)
 	}
@@ -244,7 +243,7 @@ func (p *Peer) offer(ctx context.Context) error {
 	}
 	// The relay needs none of our candidates (we dial its passive one), so the
 	// offer goes at once, without waiting for gathering.
-	offer := relay.Signal{Type: relay.SignalOffer, SDP: pc.LocalDescription().SDP}
+	offer := wire.Signal{Type: wire.SignalOffer, SDP: pc.LocalDescription().SDP}
 	if p.opts.NoServe {
 		serve := false
 		offer.Serve = &serve
@@ -308,18 +307,18 @@ func (p *Peer) readWS(answered chan<- error) {
 			return
 		}
 		if typ == websocket.BinaryMessage {
-			if f, err := relay.DecodeFrame(b); err == nil && f.Type == relay.TypePing {
+			if f, err := wire.DecodeFrame(b); err == nil && f.Type == wire.TypePing {
 				p.pong(f, true)
 			}
 			continue
 		}
-		sig, err := relay.ParseSignal(b)
+		sig, err := wire.ParseSignal(b)
 		if err != nil {
 			p.log.Debug("bad signal from relay", "err", err)
 			continue
 		}
 		switch sig.Type {
-		case relay.SignalAnswer:
+		case wire.SignalAnswer:
 			if gotAnswer {
 				continue
 			}
@@ -329,13 +328,13 @@ func (p *Peer) readWS(answered chan<- error) {
 				err = fmt.Errorf("%w: answer: %w", ErrConnect, err)
 			}
 			answered <- err
-		case relay.SignalError:
+		case wire.SignalError:
 			p.log.Debug("relay error", "code", sig.Code, "message", sig.Message)
 			if !gotAnswer && sig.Code != "bad_message" {
 				gotAnswer = true
 				answered <- fmt.Errorf("%w: relay: %s: %s", ErrConnect, sig.Code, sig.Message)
 			}
-		case relay.SignalBye:
+		case wire.SignalBye:
 			// The relay is leaving (shutting down): it closes the WebSocket
 			// next, and wsLost lets the answers already sent arrive.
 			p.log.Debug("relay said bye", "code", sig.Code, "message", sig.Message)
@@ -367,7 +366,7 @@ func (p *Peer) wsLost(err error) {
 	p.fail(err)
 }
 
-func (p *Peer) readSignal() (*relay.Signal, error) {
+func (p *Peer) readSignal() (*wire.Signal, error) {
 	typ, b, err := p.ws.ReadMessage()
 	if err != nil {
 		return nil, fmt.Errorf("%w: websocket: %w", ErrConnect, err)
@@ -375,15 +374,15 @@ func (p *Peer) readSignal() (*relay.Signal, error) {
 	if typ != websocket.TextMessage {
 		return nil, fmt.Errorf("%w: binary message before hello", ErrConnect)
 	}
-	sig, err := relay.ParseSignal(b)
+	sig, err := wire.ParseSignal(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConnect, err)
 	}
 	return sig, nil
 }
 
-func (p *Peer) writeSignal(sig relay.Signal) error {
-	sig.V = relay.SignalVersion
+func (p *Peer) writeSignal(sig wire.Signal) error {
+	sig.V = wire.SignalVersion
 	p.wsMu.Lock()
 	defer p.wsMu.Unlock()
 	p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
@@ -401,7 +400,7 @@ func (p *Peer) Timings() Timings { return p.timings }
 
 // RTT returns the smoothed round-trip time to the relay (0 before the first
 // PONG).
-func (p *Peer) RTT() relay.RTT { return p.rtt.Get() }
+func (p *Peer) RTT() wire.RTT { return p.rtt.Get() }
 
 // BytesReceived counts data-channel bytes received.
 func (p *Peer) BytesReceived() uint64 { return p.bytesIn.Load() }
@@ -456,7 +455,7 @@ func (p *Peer) Close() error {
 		p.fail(ErrClosed)
 		close(p.done)
 		if p.ws != nil {
-			p.writeSignal(relay.Signal{Type: relay.SignalBye})
+			p.writeSignal(wire.Signal{Type: wire.SignalBye})
 			p.ws.Close()
 		}
 		if raw != nil {
@@ -474,7 +473,7 @@ func (p *Peer) Close() error {
 var ErrConnect = errors.New("connect")
 
 // ErrClosed: the connection is closed.
-var ErrClosed = relay.ErrClosed
+var ErrClosed = errors.New("closed")
 
 func isClosedErr(err error) bool {
 	return err != nil && (errors.Is(err, ErrClosed) || strings.Contains(err.Error(), "closed"))

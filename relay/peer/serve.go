@@ -3,8 +3,7 @@ package peer
 import (
 	"time"
 
-	"github.com/p2pcache/p2pcache/cache"
-	"github.com/p2pcache/p2pcache/relay"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
 // maxServing bounds the relay's requests this peer answers at once; more
@@ -12,7 +11,7 @@ import (
 const maxServing = 16
 
 // hold keeps a verified file's chunks and tells the relay which it holds.
-func (p *Peer) hold(m *cache.Manifest, data []byte) {
+func (p *Peer) hold(m *wire.Manifest, data []byte) {
 	if p.held == nil {
 		return
 	}
@@ -25,14 +24,14 @@ func (p *Peer) hold(m *cache.Manifest, data []byte) {
 }
 
 // announce sends a HAVE frame for m: one bit per chunk still held.
-func (p *Peer) announce(m *cache.Manifest) {
+func (p *Peer) announce(m *wire.Manifest) {
 	bitmap := make([]byte, (len(m.Chunks)+7)/8)
 	for i, h := range m.Chunks {
 		if p.held.Contains(h) {
 			bitmap[i/8] |= 1 << (i % 8)
 		}
 	}
-	if err := p.send(&relay.Frame{Type: relay.TypeHave, Hash: m.SHA256, Count: uint32(len(m.Chunks)), Bitmap: bitmap, Path: m.Path}); err != nil {
+	if err := p.send(&wire.Frame{Type: wire.TypeHave, Hash: m.SHA256, Count: uint32(len(m.Chunks)), Bitmap: bitmap, Path: m.Path}); err != nil {
 		p.log.Debug("HAVE not sent", "err", err)
 	}
 }
@@ -40,14 +39,14 @@ func (p *Peer) announce(m *cache.Manifest) {
 // serveChunk answers the relay's GET_CHUNK from the held chunks. It runs on
 // the reader goroutine, so anything slow (a ServeDelay) goes to a goroutine
 // of its own, bounded by maxServing.
-func (p *Peer) serveChunk(f relay.Frame) {
+func (p *Peer) serveChunk(f wire.Frame) {
 	var b []byte
 	ok := false
 	if p.held != nil {
 		b, ok = p.held.Get(f.Hash)
 	}
 	if !ok {
-		p.send(&relay.Frame{Type: relay.TypeError, ID: f.ID, Code: relay.CodeUnknown, Message: "not held"})
+		p.send(&wire.Frame{Type: wire.TypeError, ID: f.ID, Code: wire.CodeUnknown, Message: "not held"})
 		return
 	}
 	if p.opts.Tamper != nil {
@@ -56,7 +55,7 @@ func (p *Peer) serveChunk(f relay.Frame) {
 	select {
 	case p.serving <- struct{}{}:
 	default:
-		p.send(&relay.Frame{Type: relay.TypeError, ID: f.ID, Code: relay.CodeBusy, Message: "too many requests"})
+		p.send(&wire.Frame{Type: wire.TypeError, ID: f.ID, Code: wire.CodeBusy, Message: "too many requests"})
 		return
 	}
 	p.wg.Add(1)
@@ -84,12 +83,12 @@ func (p *Peer) Served() uint64 { return p.served.Load() }
 // sendChunk sends b as CHUNK frames; a Tamper hook may make b any length, so
 // the total is whatever b is (up to what a frame can say).
 func (p *Peer) sendChunk(id, index uint32, b []byte) bool {
-	if len(b) > cache.MaxChunkSize {
-		b = b[:cache.MaxChunkSize] // the most a CHUNK frame can announce
+	if len(b) > wire.MaxChunkSize {
+		b = b[:wire.MaxChunkSize] // the most a CHUNK frame can announce
 	}
 	for off := 0; ; {
-		end := min(off+relay.MaxChunkData, len(b))
-		if err := p.send(&relay.Frame{Type: relay.TypeChunk, ID: id, Index: index, Total: uint32(len(b)), Offset: uint32(off), Data: b[off:end]}); err != nil {
+		end := min(off+wire.MaxChunkData, len(b))
+		if err := p.send(&wire.Frame{Type: wire.TypeChunk, ID: id, Index: index, Total: uint32(len(b)), Offset: uint32(off), Data: b[off:end]}); err != nil {
 			return false
 		}
 		if off = end; off >= len(b) {

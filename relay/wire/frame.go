@@ -1,26 +1,22 @@
-package relay
+package wire
 
 import (
 	"encoding/binary"
 	"fmt"
 	"unicode/utf8"
-
-	"github.com/p2pcache/p2pcache/cache"
 )
 
-// Wire protocol constants. PROTOCOL.md is the reference; this file is the
+// Frame constants. PROTOCOL.md §2 is the reference; this file is the
 // implementation.
 const (
-	// WireVersion is the first byte of every frame.
-	WireVersion = 1
+	// FrameVersion is the first byte of every frame.
+	FrameVersion = 1
 	// MaxMessageSize is the largest frame: the browser-safe data-channel
 	// message size. A chunk of up to 64 KiB therefore travels as two CHUNK
 	// frames when it does not fit beside its header.
 	MaxMessageSize = 64 << 10
 	// HeaderLen is the common header: version, type, flags, request id.
 	HeaderLen = 8
-	// MaxPathLen bounds a path in a request.
-	MaxPathLen = cache.MaxPathLen
 	// MaxErrorMessageLen bounds an ERROR frame's text.
 	MaxErrorMessageLen = 1024
 	// MaxManifestLen bounds a MANIFEST's JSON (16 MiB: a file of ~16 GiB in
@@ -81,55 +77,6 @@ func (t FrameType) String() string {
 	return fmt.Sprintf("TYPE_0x%02x", uint8(t))
 }
 
-// ErrorCode is the code of an ERROR frame.
-type ErrorCode uint16
-
-// Error codes.
-const (
-	CodeBadRequest  ErrorCode = 1  // the request frame is malformed
-	CodeNotFound    ErrorCode = 2  // no such file at the origin
-	CodeOrigin      ErrorCode = 3  // the origin failed; retrying later may work
-	CodeStale       ErrorCode = 4  // the file changed: fetch the manifest again
-	CodeTooLarge    ErrorCode = 5  // the file is over the relay's limit
-	CodeBusy        ErrorCode = 6  // too many requests in flight; retry later
-	CodeForbidden   ErrorCode = 7  // not allowed for this peer
-	CodeInternal    ErrorCode = 8  // a relay bug
-	CodeCancelled   ErrorCode = 9  // the request was cancelled
-	CodeUnsupported ErrorCode = 10 // unknown frame type or version
-	CodeUnknown     ErrorCode = 11 // a chunk asked for by hash alone is not known
-	CodeBadPath     ErrorCode = 12 // the path is not a clean relative path
-)
-
-func (c ErrorCode) String() string {
-	switch c {
-	case CodeBadRequest:
-		return "bad_request"
-	case CodeNotFound:
-		return "not_found"
-	case CodeOrigin:
-		return "origin_error"
-	case CodeStale:
-		return "stale"
-	case CodeTooLarge:
-		return "too_large"
-	case CodeBusy:
-		return "busy"
-	case CodeForbidden:
-		return "forbidden"
-	case CodeInternal:
-		return "internal"
-	case CodeCancelled:
-		return "cancelled"
-	case CodeUnsupported:
-		return "unsupported"
-	case CodeUnknown:
-		return "unknown_chunk"
-	case CodeBadPath:
-		return "bad_path"
-	}
-	return fmt.Sprintf("code_%d", uint16(c))
-}
-
 // Frame is one decoded wire message. Which fields are set depends on Type;
 // Data aliases the buffer it was decoded from.
 type Frame struct {
@@ -140,7 +87,7 @@ type Frame struct {
 	// Index: GET_CHUNK, CHUNK.
 	Index uint32
 	// Hash: GET_CHUNK (the chunk), HAVE (the file version's whole-file hash).
-	Hash cache.Hash
+	Hash Hash
 	// Count, Bitmap: HAVE: the file's chunk count and one bit per chunk
 	// (chunk i is bit i%8 of byte i/8, least significant first).
 	Count  uint32
@@ -161,7 +108,7 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 	if err := f.validate(); err != nil {
 		return dst, err
 	}
-	dst = append(dst, WireVersion, byte(f.Type), 0, 0)
+	dst = append(dst, FrameVersion, byte(f.Type), 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, f.ID)
 	switch f.Type {
 	case TypeGetFile, TypeGetManifest:
@@ -196,10 +143,10 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 
 // AppendChunkHeader appends the header of a CHUNK frame whose data (n bytes)
 // the caller appends next; it is AppendFrame without the copy checks, for
-// the send path. The caller guarantees offset+n <= total <= cache.MaxChunkSize
+// the send path. The caller guarantees offset+n <= total <= MaxChunkSize
 // and n <= MaxChunkData.
 func AppendChunkHeader(dst []byte, id, index, total, offset uint32) []byte {
-	dst = append(dst, WireVersion, byte(TypeChunk), 0, 0)
+	dst = append(dst, FrameVersion, byte(TypeChunk), 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, id)
 	dst = binary.BigEndian.AppendUint32(dst, index)
 	dst = binary.BigEndian.AppendUint32(dst, total)
@@ -247,8 +194,8 @@ func (f *Frame) validate() error {
 			return bad("fragment %d+%d outside length %d", f.Offset, len(f.Data), f.Total)
 		}
 	case TypeChunk:
-		if f.Total > cache.MaxChunkSize {
-			return bad("chunk length %d over %d", f.Total, cache.MaxChunkSize)
+		if f.Total > MaxChunkSize {
+			return bad("chunk length %d over %d", f.Total, MaxChunkSize)
 		}
 		if len(f.Data) > MaxChunkData || uint64(f.Offset)+uint64(len(f.Data)) > uint64(f.Total) {
 			return bad("fragment %d+%d outside length %d", f.Offset, len(f.Data), f.Total)
@@ -275,8 +222,8 @@ func DecodeFrame(b []byte) (Frame, error) {
 	if len(b) > MaxMessageSize {
 		return f, fmt.Errorf("%w: %d bytes, over %d", ErrBadFrame, len(b), MaxMessageSize)
 	}
-	if b[0] != WireVersion {
-		return f, fmt.Errorf("%w: version %d, want %d", ErrVersion, b[0], WireVersion)
+	if b[0] != FrameVersion {
+		return f, fmt.Errorf("%w: version %d, want %d", ErrVersion, b[0], FrameVersion)
 	}
 	f.Type = FrameType(b[1])
 	f.ID = binary.BigEndian.Uint32(b[4:8])

@@ -1,4 +1,4 @@
-package relay
+package wire
 
 import (
 	"bytes"
@@ -119,8 +119,8 @@ func (s *Signal) Validate() error {
 	return nil
 }
 
-// marshalSignal encodes s, setting its version.
-func marshalSignal(s Signal) []byte {
+// Marshal encodes s as a signaling message, setting its version.
+func (s Signal) Marshal() []byte {
 	s.V = SignalVersion
 	b, err := json.Marshal(s)
 	if err != nil { // a Signal always marshals

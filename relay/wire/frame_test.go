@@ -1,4 +1,4 @@
-package relay
+package wire
 
 import (
 	"bytes"
@@ -6,12 +6,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/p2pcache/p2pcache/cache"
 )
 
 func TestFrameRoundTrip(t *testing.T) {
-	h := cache.Sum([]byte("chunk"))
+	h := Sum([]byte("chunk"))
 	big := bytes.Repeat([]byte{0xab}, MaxChunkData)
 	tests := []Frame{
 		{Type: TypeGetFile, ID: 1, Path: "images/cat.jpg"},
@@ -66,7 +64,7 @@ func TestChunkHeaderMatchesAppendFrame(t *testing.T) {
 }
 
 func TestDecodeFrameRejects(t *testing.T) {
-	hdr := func(typ FrameType) []byte { return []byte{WireVersion, byte(typ), 0, 0, 0, 0, 0, 42} }
+	hdr := func(typ FrameType) []byte { return []byte{FrameVersion, byte(typ), 0, 0, 0, 0, 0, 42} }
 	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	u32 := func(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
 	tests := []struct {
@@ -127,7 +125,7 @@ func TestAppendFrameRejects(t *testing.T) {
 // fragment outside its declared total, and that what decodes re-encodes to
 // the same bytes.
 func FuzzDecodeFrame(f *testing.F) {
-	h := cache.Sum(nil)
+	h := Sum(nil)
 	for _, fr := range []Frame{
 		{Type: TypeGetFile, ID: 1, Path: "images/cat.jpg"},
 		{Type: TypeGetChunk, ID: 2, Index: 9, Hash: h, Path: "a.png"},
