@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -30,6 +31,7 @@ const (
 	SourceCache  Source = iota // the relay's LRU
 	SourceOrigin               // fetched from the origin for this request
 	SourcePeer                 // fetched from a connected peer
+	SourceRelay                // fetched from another relay of the cluster tier (SetTier)
 )
 
 func (s Source) String() string {
@@ -40,6 +42,8 @@ func (s Source) String() string {
 		return "origin"
 	case SourcePeer:
 		return "peer"
+	case SourceRelay:
+		return "relay"
 	}
 	return fmt.Sprintf("source(%d)", uint8(s))
 }
@@ -61,6 +65,14 @@ type Stats struct {
 	PeerRejects    uint64 // peer bytes refused: they did not match the manifest
 	OriginErrors   uint64 // origin calls that failed (5xx, timeouts, bad bodies, refusals)
 	OriginRetries  uint64 // origin calls retried after a transient failure
+
+	NegativeHits    uint64 // manifest requests answered "not found" from the negative cache
+	NegativeEntries int    // missing paths remembered
+	NegativeBytes   int64  // their charged size (see Config.NegativeMaxBytes)
+
+	TierManifests uint64 // manifests taken from the cluster tier instead of the origin
+	TierFills     uint64 // chunk misses filled from the cluster tier
+	TierRejects   uint64 // tier manifests or chunks refused: invalid, or not matching the manifest
 }
 
 type manifestEntry struct {
@@ -91,8 +103,10 @@ type Cache struct {
 
 	hits, misses, originFetches, originBytes         atomic.Uint64
 	builds, revalidations, notModified, staleFetches atomic.Uint64
-	originErrors, originRetries                      atomic.Uint64
+	originErrors, originRetries, negHits             atomic.Uint64
+	neg                                              *negCache // nil: off
 	peerCounters
+	tierState
 }
 
 // New returns a cache in front of origin.
@@ -114,6 +128,9 @@ func New(origin Origin, cfg Config) (*Cache, error) {
 		chunks:  chunks,
 		where:   make(map[wire.Hash][]chunkLoc),
 		cancels: make(map[*context.CancelFunc]struct{}),
+	}
+	if c.neg, err = newNegCache(cfg.NegativeTTL, cfg.NegativeMaxEntries, cfg.NegativeMaxBytes); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	c.manifests, err = simplelru.NewLRU(cfg.MaxManifests, func(_ string, e *manifestEntry) {
 		c.forgetLocked(e.m) // called with c.mu held
@@ -145,6 +162,7 @@ func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	nm := c.manifests.Len()
 	c.mu.Unlock()
+	ne, nb := c.neg.stats()
 	return Stats{
 		Bytes: b, Chunks: n, Evictions: ev, Manifests: nm,
 		Hits: c.hits.Load(), Misses: c.misses.Load(),
@@ -153,6 +171,8 @@ func (c *Cache) Stats() Stats {
 		NotModified: c.notModified.Load(), Stale: c.staleFetches.Load(),
 		PeerFills: c.peerFills.Load(), PeerRejects: c.peerRejects.Load(),
 		OriginErrors: c.originErrors.Load(), OriginRetries: c.originRetries.Load(),
+		NegativeHits: c.negHits.Load(), NegativeEntries: ne, NegativeBytes: nb,
+		TierManifests: c.tierManifests.Load(), TierFills: c.tierFills.Load(), TierRejects: c.tierReject.Load(),
 	}
 }
 
@@ -166,6 +186,10 @@ func (c *Cache) Manifest(ctx context.Context, p string) (*wire.Manifest, error) 
 	if e := c.entry(p); e != nil && c.cfg.Now().Before(e.expires) {
 		return e.m, nil
 	}
+	if c.neg.hit(p, c.cfg.Now()) {
+		c.negHits.Add(1)
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, p)
+	}
 	v, err := c.do(ctx, "m\x00"+p, func(ctx context.Context) (any, error) { return c.loadManifest(ctx, p) })
 	if err != nil {
 		return nil, err
@@ -176,10 +200,19 @@ func (c *Cache) Manifest(ctx context.Context, p string) (*wire.Manifest, error) 
 // Peek returns chunk h if it is cached, marking it recently used.
 func (c *Cache) Peek(h wire.Hash) ([]byte, bool) { return c.chunks.get(h) }
 
-// Chunk returns chunk i of m: from the LRU, else from the origin (one fetch
-// however many ask), verified against m before it is cached or returned. The
-// returned bytes are shared and must not be modified.
+// Chunk returns chunk i of m: from the LRU, else from the peer source (see
+// SetPeers) or the origin (one fetch however many ask), verified against m
+// before it is cached or returned. The returned bytes are shared and must
+// not be modified.
 func (c *Cache) Chunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, Source, error) {
+	return c.ChunkFrom(ctx, m, i, "")
+}
+
+// ChunkFrom is Chunk on behalf of the peer named from: on a miss the peer
+// source is told who asked (PeerSource.FetchChunk), so that it does not ask
+// that peer for the chunk it is asking for. Misses of one chunk share one
+// fetch, which carries the from of the caller that started it.
+func (c *Cache) ChunkFrom(ctx context.Context, m *wire.Manifest, i int, from string) ([]byte, Source, error) {
 	if i < 0 || i >= len(m.Chunks) {
 		return nil, 0, fmt.Errorf("%w: %d of %d in %s", ErrBadIndex, i, len(m.Chunks), m.Path)
 	}
@@ -189,7 +222,7 @@ func (c *Cache) Chunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, Sou
 		return b, SourceCache, nil
 	}
 	c.misses.Add(1)
-	v, err := c.do(ctx, "c\x00"+string(h[:]), func(ctx context.Context) (any, error) { return c.loadChunk(ctx, m, i) })
+	v, err := c.do(ctx, "c\x00"+string(h[:]), func(ctx context.Context) (any, error) { return c.loadChunk(ctx, m, i, from) })
 	if err != nil {
 		return nil, 0, err
 	}
@@ -200,6 +233,12 @@ func (c *Cache) Chunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, Sou
 // ChunkByHash returns a chunk named by its hash alone: from the LRU, else
 // through a held manifest that lists it. ErrUnknownChunk if neither.
 func (c *Cache) ChunkByHash(ctx context.Context, h wire.Hash) ([]byte, Source, error) {
+	return c.ChunkByHashFrom(ctx, h, "")
+}
+
+// ChunkByHashFrom is ChunkByHash on behalf of the peer named from, as
+// ChunkFrom.
+func (c *Cache) ChunkByHashFrom(ctx context.Context, h wire.Hash, from string) ([]byte, Source, error) {
 	if b, ok := c.chunks.get(h); ok {
 		c.hits.Add(1)
 		return b, SourceCache, nil
@@ -210,7 +249,7 @@ func (c *Cache) ChunkByHash(ctx context.Context, h wire.Hash) ([]byte, Source, e
 	if len(locs) == 0 {
 		return nil, 0, fmt.Errorf("%w: %s", ErrUnknownChunk, h)
 	}
-	return c.Chunk(ctx, locs[0].m, locs[0].i)
+	return c.ChunkFrom(ctx, locs[0].m, locs[0].i, from)
 }
 
 type chunkResult struct {
@@ -302,11 +341,20 @@ func (c *Cache) loadManifest(ctx context.Context, p string) (*wire.Manifest, err
 	if e != nil && now.Before(e.expires) { // refreshed while we waited
 		return e.m, nil
 	}
+	if m, ok, err := c.manifestFromTier(ctx, p, e); ok {
+		return m, err
+	}
 	var m *wire.Manifest
 	err := c.retry(ctx, p, func() (err error) {
 		m, err = c.fetchManifest(ctx, p, e, now)
 		return err
 	})
+	switch {
+	case err == nil:
+		c.neg.remove(p)
+	case errors.Is(err, ErrNotFound) && !errors.Is(err, ErrOrigin): // a definite answer, not a failure
+		c.neg.add(p, c.cfg.Now())
+	}
 	return m, err
 }
 
@@ -336,7 +384,7 @@ func (c *Cache) fetchManifest(ctx context.Context, p string, e *manifestEntry, n
 	if resp.Partial {
 		return nil, fmt.Errorf("%w: %s: partial answer to a whole-file request", ErrOrigin, p)
 	}
-	m, err := c.build(p, resp)
+	m, err := c.build(ctx, p, resp)
 	if err != nil {
 		return nil, err
 	}
@@ -349,12 +397,22 @@ func (c *Cache) fetchManifest(ctx context.Context, p string, e *manifestEntry, n
 // build streams resp.Body once: it cuts it into chunks, hashes each and the
 // whole, and caches the chunks only after the body is complete and of the
 // announced length, so a truncated or failed body leaves nothing behind. At
-// most the LRU's budget of chunks is held back for that; the rest are hashed
-// and left for range fetches.
-func (c *Cache) build(p string, resp *Response) (*wire.Manifest, error) {
+// most the LRU's budget of chunks is held back for that (less if
+// Config.Budget is short: see buildMem), reserved before it is read; the rest
+// are hashed in one reused buffer and left for range fetches.
+func (c *Cache) build(ctx context.Context, p string, resp *Response) (*wire.Manifest, error) {
 	if resp.Size > c.cfg.MaxFileSize || resp.Length > c.cfg.MaxFileSize {
 		return nil, fmt.Errorf("%w: %s is %d bytes, the limit is %d", ErrTooLarge, p, max(resp.Size, resp.Length), c.cfg.MaxFileSize)
 	}
+	size := resp.Length
+	if size < 0 {
+		size = resp.Size
+	}
+	mem, err := c.reserveBuild(ctx, p, size)
+	if err != nil {
+		return nil, err
+	}
+	defer mem.release()
 	cs := c.cfg.ChunkSize
 	m := &wire.Manifest{Version: wire.ManifestVersion, Path: p, ChunkSize: cs, LastModified: resp.Validators.LastModified.UTC()}
 	whole := sha256.New()
@@ -363,11 +421,10 @@ func (c *Cache) build(p string, resp *Response) (*wire.Manifest, error) {
 		b []byte
 	}
 	var keep []pending
-	var kept int64
 	var n int64
 	var first []byte
+	buf := make([]byte, cs)
 	for {
-		buf := make([]byte, cs)
 		k, err := readFull(resp.Body, buf)
 		if k > 0 {
 			n += int64(k)
@@ -375,16 +432,15 @@ func (c *Cache) build(p string, resp *Response) (*wire.Manifest, error) {
 			if n > c.cfg.MaxFileSize {
 				return nil, fmt.Errorf("%w: %s is over the limit of %d bytes", ErrTooLarge, p, c.cfg.MaxFileSize)
 			}
-			b := buf[:k:k]
+			b := buf[:k]
 			h := wire.Sum(b)
 			whole.Write(b)
 			m.Chunks = append(m.Chunks, h)
 			if first == nil {
-				first = b
+				first = bytes.Clone(b[:min(k, sniffLen)])
 			}
-			if kept+int64(k) <= c.cfg.MaxBytes {
-				keep = append(keep, pending{h, b})
-				kept += int64(k)
+			if mem.keep(k) {
+				keep = append(keep, pending{h, bytes.Clone(b)})
 			}
 		}
 		if err == io.EOF {
@@ -427,6 +483,9 @@ func readFull(r io.Reader, buf []byte) (int, error) {
 	return n, nil
 }
 
+// sniffLen is how much of a file http.DetectContentType looks at.
+const sniffLen = 512
+
 func contentType(p, fromOrigin string, first []byte) string {
 	if fromOrigin != "" {
 		return fromOrigin
@@ -437,12 +496,15 @@ func contentType(p, fromOrigin string, first []byte) string {
 	return http.DetectContentType(first)
 }
 
-func (c *Cache) loadChunk(ctx context.Context, m *wire.Manifest, i int) (chunkResult, error) {
+func (c *Cache) loadChunk(ctx context.Context, m *wire.Manifest, i int, from string) (chunkResult, error) {
 	h := m.Chunks[i]
 	if b, ok := c.chunks.get(h); ok { // filled while we waited
 		return chunkResult{b, SourceCache}, nil
 	}
-	if r, ok := c.fromPeers(ctx, m, i); ok {
+	if r, ok := c.fromPeers(ctx, m, i, from); ok {
+		return r, nil
+	}
+	if r, ok := c.fromTier(ctx, m, i); ok {
 		return r, nil
 	}
 	var ifRange Validators

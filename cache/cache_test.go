@@ -152,6 +152,13 @@ func TestNewConfig(t *testing.T) {
 		{"negative max manifests", Config{MaxManifests: -1}, false},
 		{"negative max file size", Config{MaxFileSize: -1}, false},
 		{"negative timeout", Config{OriginTimeout: -time.Second}, false},
+		{"negative cache off", Config{NegativeTTL: -1}, true},
+		{"negative negative-cache entries", Config{NegativeMaxEntries: -1}, false},
+		{"negative negative-cache bytes", Config{NegativeMaxBytes: -1}, false},
+		{"budget of a chunk", Config{ChunkSize: 1024, Budget: mustBudget(t, 1024)}, true},
+		{"budget of a default chunk", Config{Budget: mustBudget(t, wire.MaxChunkSize)}, true},
+		{"budget under a chunk", Config{ChunkSize: 1024, Budget: mustBudget(t, 1023)}, false},
+		{"budget under a default chunk", Config{Budget: mustBudget(t, wire.MaxChunkSize-1)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -470,7 +477,8 @@ func TestManifestBadOriginBody(t *testing.T) {
 				}
 				return resp, err
 			})
-			c := newCache(t, o, Config{ChunkSize: cs})
+			clk := newClock()
+			c := newCache(t, o, Config{ChunkSize: cs, Now: clk.Now})
 			m, err := c.Manifest(t.Context(), "f")
 			if err == nil {
 				t.Fatalf("Manifest = %s, want an error", dump(m))
@@ -488,6 +496,12 @@ func TestManifestBadOriginBody(t *testing.T) {
 				t.Errorf("a failed build left %d chunks (%d bytes), %d manifests, %d builds", st.Chunks, st.Bytes, st.Manifests, st.ManifestBuilds)
 			}
 			bad.Store(false)
+			if errors.Is(tt.want, ErrNotFound) { // remembered for the negative TTL: see TestNegativeCache
+				if _, err := c.Manifest(t.Context(), "f"); !errors.Is(err, ErrNotFound) {
+					t.Errorf("within the negative TTL: %v, want ErrNotFound", err)
+				}
+				clk.advance(10 * time.Second)
+			}
 			m = mustManifest(t, c, "f")
 			checkManifest(t, m, "f", good, cs)
 			if st := c.Stats(); st.Chunks != len(m.Chunks) || st.Manifests != 1 {
@@ -1097,7 +1111,7 @@ func TestFlightRechecks(t *testing.T) {
 	if err != nil || got != m {
 		t.Errorf("loadManifest of a fresh path: %p, %v; want the held %p", got, err, m)
 	}
-	r, err := c.loadChunk(t.Context(), m, 1)
+	r, err := c.loadChunk(t.Context(), m, 1, "")
 	if err != nil || r.src != SourceCache || !bytes.Equal(r.b, chunkOf(file, cs, 1)) {
 		t.Errorf("loadChunk of a cached chunk: from %v, %v", r.src, err)
 	}

@@ -32,4 +32,13 @@ var (
 	ErrBadConfig = errors.New("bad cache config")
 	// ErrUnknownChunk: a chunk asked for by hash alone is neither cached nor in a known manifest.
 	ErrUnknownChunk = errors.New("unknown chunk")
+	// ErrMemoryBudget: a Budget could not grant the memory asked for: more
+	// than the whole budget, or not free before the caller's deadline.
+	ErrMemoryBudget = errors.New("memory budget exhausted")
+	// ErrTierMiss: the cluster tier has no answer for this relay: it is the
+	// owner, or the tier is down or too slow; the origin is asked instead.
+	ErrTierMiss = errors.New("cluster tier miss")
+	// ErrUnknownMemory: UsableMemory found no memory limit or size to report,
+	// or could not read one.
+	ErrUnknownMemory = errors.New("usable memory unknown")
 )

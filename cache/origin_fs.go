@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,11 +18,20 @@ type FSOriginConfig struct {
 	// zero means check (one stat) on every use, which is what a directory
 	// being edited wants. Immutable trees (an embedded demo) can set hours.
 	MaxAge time.Duration
+	// AllowDotfiles serves paths with a segment starting with "." (.env,
+	// .git/config, .well-known/…). Off by default: such a path is answered
+	// ErrNotFound, exactly like a missing file.
+	AllowDotfiles bool
 }
 
 // FSOrigin serves files from an fs.FS. Only regular files are served; fs.FS
 // paths cannot climb out with "..", and a directory opened by DirOrigin goes
-// through os.Root, so symlinks cannot lead out of it either.
+// through os.Root, so symlinks cannot lead out of it either. Unless
+// FSOriginConfig.AllowDotfiles is set, a path with any segment starting with
+// "." is not found, whether it exists or not: a served directory is often a
+// checkout or a build tree, with .git/, .env or .htpasswd inside. The check is
+// on the requested path; a symlink inside the tree with an ordinary name that
+// points at a dotfile is served, as its creator asked.
 type FSOrigin struct {
 	fsys fs.FS
 	cfg  FSOriginConfig
@@ -49,6 +59,9 @@ func (o *FSOrigin) Fetch(ctx context.Context, req Request) (*Response, error) {
 	}
 	if !fs.ValidPath(req.Path) {
 		return nil, fmt.Errorf("%w: %q", ErrBadPath, req.Path)
+	}
+	if !o.cfg.AllowDotfiles && hasDotSegment(req.Path) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, req.Path) // as if missing: do not reveal it exists
 	}
 	f, err := o.fsys.Open(req.Path)
 	if err != nil {
@@ -92,6 +105,17 @@ func (o *FSOrigin) Fetch(ctx context.Context, req Request) (*Response, error) {
 	resp.Body = readCloser{body, f}
 	resp.Partial, resp.Offset, resp.Length = true, req.Offset, req.Length
 	return resp, nil
+}
+
+// hasDotSegment reports whether a segment of the slash-separated path p
+// starts with ".": a dotfile (.env) or one inside a dot-directory (.git/config).
+func hasDotSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if strings.HasPrefix(seg, ".") {
+			return true
+		}
+	}
+	return false
 }
 
 // sectionOf returns a reader of f's bytes [off, off+n).

@@ -353,7 +353,8 @@ func TestHTTPOriginErrors(t *testing.T) {
 				}
 				tt.h(w, r)
 			}), nil)
-			c := newCache(t, o, Config{ChunkSize: 256})
+			clk := newClock()
+			c := newCache(t, o, Config{ChunkSize: 256, Now: clk.Now})
 			m, err := c.Manifest(t.Context(), "file.bin")
 			if tt.want == nil {
 				if err != nil {
@@ -372,6 +373,12 @@ func TestHTTPOriginErrors(t *testing.T) {
 				t.Errorf("a failed fetch left %+v", st)
 			}
 			good.Store(true)
+			if errors.Is(tt.want, ErrNotFound) { // remembered for the negative TTL: see TestNegativeCache
+				if _, err := c.Manifest(t.Context(), "file.bin"); !errors.Is(err, ErrNotFound) {
+					t.Errorf("within the negative TTL: %v, want ErrNotFound", err)
+				}
+				clk.advance(10 * time.Second)
+			}
 			m = mustManifest(t, c, "file.bin")
 			checkManifest(t, m, "file.bin", body, 256)
 		})

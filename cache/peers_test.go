@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -49,10 +50,10 @@ func TestPeerSource(t *testing.T) {
 			m := mustManifest(t, c, "f")
 			var asked atomic.Int64
 			if tt.peer != nil {
-				c.SetPeers(PeerSourceFunc(func(ctx context.Context, pm *wire.Manifest, pi int) ([]byte, error) {
+				c.SetPeers(PeerSourceFunc(func(ctx context.Context, pm *wire.Manifest, pi int, from string) ([]byte, error) {
 					asked.Add(1)
-					if pm != m || pi != i {
-						t.Errorf("peer asked for chunk %d of %p, want %d of %p", pi, pm, i, m)
+					if pm != m || pi != i || from != "" {
+						t.Errorf("peer asked for chunk %d of %p from %q, want %d of %p from nobody", pi, pm, from, i, m)
 					}
 					return tt.peer(pm, pi)
 				}))
@@ -86,7 +87,7 @@ func TestPeerSource(t *testing.T) {
 		o := fsOrigin(fstest.MapFS{"f": {Data: file}}, time.Hour)
 		c := newCache(t, OriginFunc(o.fetch), Config{ChunkSize: cs, MaxBytes: 2 * cs})
 		m := mustManifest(t, c, "f")
-		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
+		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *wire.Manifest, i int, from string) ([]byte, error) {
 			t.Error("a removed peer source was asked")
 			return nil, errors.New("removed")
 		}))
@@ -97,7 +98,54 @@ func TestPeerSource(t *testing.T) {
 	})
 }
 
-// TestPeerSourceSingleFlight: concurrent misses ask the peers once.
+// TestPeerSourceFrom: a miss through ChunkFrom or ChunkByHashFrom tells the
+// peer source who asked; through Chunk and ChunkByHash, nobody.
+func TestPeerSourceFrom(t *testing.T) {
+	const cs = 100
+	file := pattern(5*cs, 3)
+	tests := []struct {
+		name string
+		get  func(c *Cache, m *wire.Manifest, i int) ([]byte, Source, error)
+		want string
+	}{
+		{"Chunk", func(c *Cache, m *wire.Manifest, i int) ([]byte, Source, error) { return c.Chunk(t.Context(), m, i) }, ""},
+		{"ChunkFrom", func(c *Cache, m *wire.Manifest, i int) ([]byte, Source, error) {
+			return c.ChunkFrom(t.Context(), m, i, "p-1")
+		}, "p-1"},
+		{"ChunkByHash", func(c *Cache, m *wire.Manifest, i int) ([]byte, Source, error) {
+			return c.ChunkByHash(t.Context(), m.Chunks[i])
+		}, ""},
+		{"ChunkByHashFrom", func(c *Cache, m *wire.Manifest, i int) ([]byte, Source, error) {
+			return c.ChunkByHashFrom(t.Context(), m.Chunks[i], "p-2")
+		}, "p-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := fsOrigin(fstest.MapFS{"f": {Data: file}}, time.Hour)
+			c := newCache(t, OriginFunc(o.fetch), Config{ChunkSize: cs, MaxBytes: 2 * cs})
+			m := mustManifest(t, c, "f")
+			i := slices.IndexFunc(m.Chunks, func(h wire.Hash) bool { _, ok := c.Peek(h); return !ok })
+			if i < 0 {
+				t.Fatal("every chunk is cached")
+			}
+			var froms []string
+			c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *wire.Manifest, i int, from string) ([]byte, error) {
+				froms = append(froms, from)
+				return slices.Clone(chunkOf(file, cs, i)), nil
+			}))
+			b, src, err := tt.get(c, m, i)
+			if err != nil || src != SourcePeer || !bytes.Equal(b, chunkOf(file, cs, i)) {
+				t.Fatalf("chunk from %v, %v; want the chunk from the peer", src, err)
+			}
+			if !slices.Equal(froms, []string{tt.want}) {
+				t.Errorf("peer source asked on behalf of %q, want [%q]", froms, tt.want)
+			}
+		})
+	}
+}
+
+// TestPeerSourceSingleFlight: concurrent misses ask the peers once, on
+// behalf of the caller whose miss started the fetch.
 func TestPeerSourceSingleFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const cs, callers, i = 100, 20, 4
@@ -107,8 +155,10 @@ func TestPeerSourceSingleFlight(t *testing.T) {
 		m := mustManifest(t, c, "f")
 		gate := make(chan struct{})
 		var asked atomic.Int64
-		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
+		var askedFor atomic.Value
+		c.SetPeers(PeerSourceFunc(func(ctx context.Context, m *wire.Manifest, i int, from string) ([]byte, error) {
 			asked.Add(1)
+			askedFor.Store(from)
 			<-gate
 			return slices.Clone(chunkOf(file, cs, i)), nil
 		}))
@@ -116,18 +166,24 @@ func TestPeerSourceSingleFlight(t *testing.T) {
 		srcs := make([]Source, callers)
 		for k := range callers {
 			wg.Go(func() {
-				b, src, err := c.Chunk(t.Context(), m, i)
+				b, src, err := c.ChunkFrom(t.Context(), m, i, fmt.Sprintf("p-%d", k))
 				if err != nil || !bytes.Equal(b, chunkOf(file, cs, i)) {
 					t.Errorf("caller %d: %v", k, err)
 				}
 				srcs[k] = src
 			})
+			if k == 0 {
+				synctest.Wait() // caller 0's miss starts the fetch
+			}
 		}
 		synctest.Wait()
 		close(gate)
 		wg.Wait()
 		if asked.Load() != 1 || o.ranges.Load() != 0 {
 			t.Errorf("peers asked %d times, origin %d; want 1, 0", asked.Load(), o.ranges.Load())
+		}
+		if got := askedFor.Load(); got != "p-0" {
+			t.Errorf("peers asked on behalf of %v, want p-0 (the first miss)", got)
 		}
 		for k, s := range srcs {
 			if s != SourcePeer {

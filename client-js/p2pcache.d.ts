@@ -18,14 +18,62 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface ConnectOptions {
   /** Relay base URL, http(s). Default: the origin this module was loaded from. */
   relay?: string;
-  /** Access token: sent as the access_token query parameter on /ws, /files/ and /manifest/. */
-  token?: string;
+  /**
+   * Access token, sent as the access_token query parameter on /ws, /files/
+   * and /manifest/. Either a string, or a function returning one (or a
+   * promise of one; null for none): it is called for every connect and
+   * reconnect and for every HTTP request, so short-lived tokens stay fresh.
+   * When the relay ends a session because its token expired (code
+   * token_expired) the client reconnects at once, asking for a new token.
+   * A function that throws fails the request with code 'forbidden'.
+   */
+  token?: string | (() => string | null | undefined | Promise<string | null | undefined>);
+  /**
+   * Let objectURL() and autoload() make blob: URLs for any content type.
+   * Default false: only passive types (raster images other than SVG, audio,
+   * video, fonts) become blob: URLs; any other file gets the relay's /files
+   * URL, so it loads from the relay's origin under the relay's headers
+   * rather than running in the page's origin.
+   */
+  allowActiveTypes?: boolean;
   /** Budget for connect() in ms (it resolves, on some rung, within about this). Default 5000. */
   timeoutMs?: number;
   /** Budget of the WebRTC rung. Default min(timeoutMs, 4000). */
   webrtcTimeoutMs?: number;
   /** Byte bound of the in-memory chunk cache (peer role and local repeat fetches). Default 64 MiB. */
   peerCacheBytes?: number;
+  /**
+   * Byte budget of the persistent tab store (IndexedDB, shared by the
+   * site's tabs): verified chunks kept across page loads, least recently
+   * used out first, served as source 'local' and announced to the relay
+   * (HAVE) after reconnecting; a file whose manifest changed is dropped.
+   * Default 128 MiB, at most a fifth of the origin's storage quota; 0 turns
+   * it off.
+   */
+  storeBytes?: number;
+  /**
+   * Resolve connect() at once instead of waiting for the best rung: a fetch
+   * then starts on whatever is ready (the WebSocket, else HTTP; see
+   * linkWaitMs) and its later chunks move to WebRTC as soon as the data
+   * channel opens. Default false (true with serviceWorker).
+   */
+  early?: boolean;
+  /**
+   * How long a fetch waits for the WebSocket while the connection is being
+   * made before taking HTTP. Default 0 (the fastest rung that is ready),
+   * 400 with serviceWorker (so a page's images stay off /files).
+   */
+  linkWaitMs?: number;
+  /**
+   * Service-worker mode: the URL of p2pcache-sw.js on the page's own origin
+   * (copy it from the relay's /p2pcache-sw.js). connect() registers it,
+   * waits until it controls the page (it claims the page on first load)
+   * and answers its requests: from then on every GET the page makes for
+   * <relay>/files/<path> (plain <img src>, srcset, CSS url(), fetch) goes
+   * through this client, verified, with the network as the fallback.
+   * Call connect() from the page's first module script, not later.
+   */
+  serviceWorker?: string;
   /**
    * Peer role. true: announce the chunks held in the chunk cache to the relay
    * (HAVE frames over the data channel) and serve them when the relay asks.
@@ -61,6 +109,8 @@ export interface ConnectOptions {
   WebSocket?: typeof WebSocket;
   RTCPeerConnection?: typeof RTCPeerConnection | null;
   fetch?: typeof fetch;
+  /** Injected IndexedDB for the store (tests); null turns the store off. */
+  indexedDB?: IDBFactory | null;
 }
 
 export interface ProgressEvent {
@@ -77,6 +127,16 @@ export interface FetchOptions {
   /** Called after every verified chunk (HTTP rung: as bytes arrive). */
   onProgress?: (progress: ProgressEvent) => void;
   signal?: AbortSignal;
+  /**
+   * Resolve as soon as the manifest is known, with a body that streams each
+   * chunk once it is verified, in order (a progressive image paints as it
+   * arrives). A chunk failing verification is fetched again; a whole-file
+   * mismatch errors the stream (the last chunk is held back until the
+   * whole file is checked). res.p2pDone resolves with the FetchInfo.
+   */
+  stream?: boolean;
+  /** A byte range: [start, endInclusive] or an HTTP Range header ('bytes=0-99'). Streams a 206 response. */
+  range?: [number, number] | string;
 }
 
 /** Per-fetch details, on the Response as res.p2p. */
@@ -103,7 +163,10 @@ export interface FetchInfo {
  * last-modified when known, x-p2pcache-source, x-p2pcache-transport).
  */
 export interface P2PResponse extends Response {
+  /** The fetch's details (buffered responses; a streamed one has p2pDone only). */
   readonly p2p: FetchInfo;
+  /** Resolves with the FetchInfo once the body is complete (at once for a buffered response); rejects with what ended a stream. */
+  readonly p2pDone: Promise<FetchInfo>;
 }
 
 export interface Stats {
@@ -114,8 +177,14 @@ export interface Stats {
   files: number;
   /** Bytes of those files. */
   bytes: number;
-  /** Chunks by where they came from. */
+  /**
+   * Chunks by where they came from: relay, peer and origin as the relay
+   * labels each CHUNK (an older relay labels none: all count as relay),
+   * http for the /files rung, local for this tab's cache and store.
+   */
   bySource: BySource;
+  /** Whether the relay labels chunk sources (PROTOCOL.md §2); false until it labelled one. */
+  sourcesKnown: boolean;
   /** Chunks or files that failed verification (never handed to the page). */
   verifyFailures: number;
   peerId: string | null;
@@ -124,6 +193,12 @@ export interface Stats {
   reconnects: number;
   inFlight: number;
   cache: { bytes: number; chunks: number; maxBytes: number; evictions: number };
+  /**
+   * The persistent tab store; null when there is none (storeBytes 0, no
+   * IndexedDB). pending: chunk writes not committed yet (a page that
+   * navigates away before they commit loses those chunks, not the others).
+   */
+  store: { bytes: number; chunks: number; files: number; maxBytes: number; evictions: number; hits: number; misses: number; pending: number } | null;
   /**
    * Peer role: chunks served to the relay, bytes, requests for chunks not
    * held, HAVE frames sent, and files announced on the current data channel.
@@ -160,6 +235,8 @@ export interface AutoloadOptions {
   attribute?: string;
   /** Watch for elements added or changed later. Default true. */
   observe?: boolean;
+  /** On a failed fetch, set the element to the relay's /files URL (what the page shows without the SDK). Default true. */
+  fallback?: boolean;
 }
 
 export interface AutoloadHandle {
@@ -188,6 +265,8 @@ export declare class Client extends EventTarget {
   constructor(options?: ConnectOptions);
   /** The relay base URL in use. */
   readonly relay: string;
+  /** Service-worker mode: how the registration went (null without serviceWorker). */
+  readonly serviceWorker: { registration: ServiceWorkerRegistration | null; controlled: boolean; error: string | null } | null;
   /**
    * The RTCPeerConnection of the current connection, null on the WebSocket
    * and HTTP rungs. For diagnostics such as getStats() (which ICE candidate
@@ -201,13 +280,21 @@ export declare class Client extends EventTarget {
    * 'verify_failed', 'network', 'closed', 'aborted', ...).
    */
   fetch(path: string, options?: FetchOptions): Promise<P2PResponse>;
-  /** fetch() into an object URL; revoked by close() or revokeObjectURL(). */
+  /**
+   * fetch() into a URL for an element's src: an object URL (revoked by
+   * close() or revokeObjectURL()) for passive content types, or the relay's
+   * /files URL for any other type unless allowActiveTypes.
+   */
   objectURL(path: string, options?: FetchOptions): Promise<string>;
   revokeObjectURL(url: string): void;
   /**
-   * Load every element with data-p2p-src under root through the client; sets
-   * data-p2p-state and fires p2pprogress, p2pload (detail: FetchInfo) and
-   * p2perror (detail: { error }) on the element.
+   * Load every marked element under root through the client:
+   * <img data-p2p-src>, <img data-p2p-srcset sizes> (the candidate a browser
+   * would pick), <picture> with <source data-p2p-srcset type media>, and
+   * data-p2p-bg (a CSS background); loading="lazy" waits for the viewport.
+   * Sets data-p2p-state (lazy, loading, loaded, error) and fires
+   * p2pprogress, p2pload (detail: FetchInfo) and p2perror (detail:
+   * { error }) on the element.
    */
   autoload(root?: Document | Element, options?: AutoloadOptions): AutoloadHandle;
   stats(): Stats;
@@ -257,7 +344,8 @@ export type ErrorCodeName =
   | 'bad_version'
   | 'bad_manifest'
   | 'bad_signal'
-  | 'bad_option';
+  | 'bad_option'
+  | 'bad_range';
 
 export declare class P2PCacheError extends Error {
   constructor(code: string, message: string, extra?: { status?: number; remoteCode?: number; path?: string; cause?: unknown });

@@ -28,6 +28,25 @@ var FrameType = Object.freeze({
   CHUNK: 17,
   ERROR: 18
 });
+var CHUNK_SOURCE_MASK = 7;
+var ChunkSource = Object.freeze({
+  UNSPECIFIED: 0,
+  // an older relay, or a peer answering the relay's GET_CHUNK
+  RELAY_CACHE: 1,
+  // the relay's own chunk cache
+  PEER: 2,
+  // pulled from another peer (browser) that announced it with HAVE
+  ORIGIN: 3,
+  // fetched from the origin for this request (a cache miss)
+  RELAY: 4
+  // another relay of the same mesh (reserved: not sent yet)
+});
+function chunkSourceName(bits) {
+  if (bits === ChunkSource.PEER) return "peer";
+  if (bits === ChunkSource.ORIGIN) return "origin";
+  return "relay";
+}
+__name(chunkSourceName, "chunkSourceName");
 var FRAME_NAMES = Object.freeze(Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k])));
 function frameTypeName(t) {
   return FRAME_NAMES[t] ?? `TYPE_0x${(t >>> 0).toString(16).padStart(2, "0")}`;
@@ -82,7 +101,8 @@ var STATUS_OF = Object.freeze({
   busy: 503,
   verify_failed: 502,
   timeout: 504,
-  unsupported: 501
+  unsupported: 501,
+  bad_range: 416
 });
 var P2PCacheError = class extends Error {
   static {
@@ -125,6 +145,152 @@ function closedError() {
 }
 __name(closedError, "closedError");
 
+// src/passive.js
+var PASSIVE_IMAGES = /* @__PURE__ */ new Set([
+  "image/avif",
+  "image/bmp",
+  "image/gif",
+  "image/jpeg",
+  "image/jpg",
+  "image/pjpeg",
+  "image/png",
+  "image/apng",
+  "image/webp",
+  "image/jxl",
+  "image/x-icon",
+  "image/vnd.microsoft.icon",
+  "image/heic",
+  "image/heif",
+  "image/tiff"
+]);
+var PASSIVE_FONTS = /* @__PURE__ */ new Set(["font/woff", "font/woff2", "font/ttf", "font/otf", "font/collection", "font/sfnt"]);
+var TOKEN = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/;
+function mimeEssence(contentType) {
+  if (typeof contentType !== "string") return "";
+  const e = contentType.split(";", 1)[0].trim().toLowerCase();
+  return TOKEN.test(e) ? e : "";
+}
+__name(mimeEssence, "mimeEssence");
+function isPassiveType(contentType) {
+  const e = mimeEssence(contentType);
+  if (!e || e.endsWith("+xml")) return false;
+  if (PASSIVE_IMAGES.has(e) || PASSIVE_FONTS.has(e)) return true;
+  return e.startsWith("audio/") || e.startsWith("video/");
+}
+__name(isPassiveType, "isPassiveType");
+
+// src/responsive.js
+var DECODABLE_IMAGE_TYPES = /* @__PURE__ */ new Set([
+  "image/jpeg",
+  "image/png",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/apng",
+  "image/bmp",
+  "image/x-icon",
+  "image/svg+xml"
+]);
+function parseSrcset(srcset) {
+  const out = [];
+  if (typeof srcset !== "string") return out;
+  const s = srcset;
+  let i = 0;
+  while (i < s.length) {
+    while (i < s.length && /[\s,]/.test(s[i])) i++;
+    if (i >= s.length) break;
+    let j = i;
+    while (j < s.length && !/\s/.test(s[j])) j++;
+    let url = s.slice(i, j);
+    let desc = "";
+    if (url.endsWith(",")) {
+      url = url.replace(/,+$/, "");
+      i = j;
+    } else {
+      let k = j;
+      while (k < s.length && s[k] !== ",") k++;
+      desc = s.slice(j, k).trim();
+      i = k + 1;
+    }
+    const parts = desc ? desc.split(/\s+/) : [];
+    if (parts.length > 1 || !url) continue;
+    const d = parts[0];
+    const c = { url };
+    if (!d) c.x = 1;
+    else if (/^\d+w$/.test(d)) c.w = Number(d.slice(0, -1));
+    else if (/^\d+(\.\d+)?x$/.test(d)) c.x = Number(d.slice(0, -1));
+    else continue;
+    out.push(c);
+  }
+  return out;
+}
+__name(parseSrcset, "parseSrcset");
+function cssLength(s, win) {
+  const m = /^(\d+(?:\.\d+)?)(px|vw|em|rem)$/.exec(s.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  if (m[2] === "px") return n;
+  if (m[2] === "vw") return n * (win.innerWidth ?? 0) / 100;
+  return n * 16;
+}
+__name(cssLength, "cssLength");
+function evalSizes(sizes, win) {
+  if (typeof sizes !== "string" || !sizes.trim()) return null;
+  for (const entry of sizes.split(",")) {
+    const e = entry.trim();
+    const m = /^(\(.*\))\s+(\S+)$/.exec(e);
+    if (m) {
+      if (win.matchMedia?.(m[1])?.matches) {
+        const px2 = cssLength(m[2], win);
+        return Number.isNaN(px2) ? null : px2;
+      }
+      continue;
+    }
+    const px = cssLength(e, win);
+    return Number.isNaN(px) ? null : px;
+  }
+  return null;
+}
+__name(evalSizes, "evalSizes");
+function pickCandidate(candidates, sizes, el, win) {
+  if (!candidates.length) return null;
+  const dpr = win.devicePixelRatio || 1;
+  const ws = candidates.filter((c) => c.w);
+  if (ws.length) {
+    const slot = evalSizes(sizes, win) ?? (el?.clientWidth || win.innerWidth || 0);
+    const need = slot * dpr;
+    const sorted2 = ws.sort((a, b) => a.w - b.w);
+    return (sorted2.find((c) => c.w >= need) ?? sorted2.at(-1)).url;
+  }
+  const sorted = candidates.filter((c) => c.x).sort((a, b) => a.x - b.x);
+  return (sorted.find((c) => c.x >= dpr) ?? sorted.at(-1))?.url ?? null;
+}
+__name(pickCandidate, "pickCandidate");
+function selectPath(el, { attr = "data-p2p-src", win = globalThis, decodable = /* @__PURE__ */ __name((t) => DECODABLE_IMAGE_TYPES.has(t), "decodable") } = {}) {
+  const sizesOf = /* @__PURE__ */ __name((x) => x?.getAttribute("data-p2p-sizes") ?? x?.getAttribute("sizes") ?? null, "sizesOf");
+  const parent = el.parentElement;
+  if (el.tagName === "IMG" && parent?.tagName === "PICTURE") {
+    for (const source of parent.children) {
+      if (source.tagName !== "SOURCE") continue;
+      const srcset = source.getAttribute("data-p2p-srcset");
+      if (!srcset) continue;
+      const type = source.getAttribute("type");
+      if (type && !decodable(type.trim().toLowerCase())) continue;
+      const media = source.getAttribute("media");
+      if (media && !win.matchMedia?.(media)?.matches) continue;
+      const url = pickCandidate(parseSrcset(srcset), sizesOf(source) ?? sizesOf(el), el, win);
+      if (url) return url;
+    }
+  }
+  const own = el.getAttribute("data-p2p-srcset");
+  if (own) {
+    const url = pickCandidate(parseSrcset(own), sizesOf(el), el, win);
+    if (url) return url;
+  }
+  return el.getAttribute(attr) || null;
+}
+__name(selectPath, "selectPath");
+
 // src/autoload.js
 var ObjectURLs = class {
   static {
@@ -161,11 +327,15 @@ var ObjectURLs = class {
     this._urls.clear();
   }
 };
+var WATCHED = ["data-p2p-srcset", "data-p2p-bg", "data-p2p-sizes", "sizes"];
+var LAZY_ROOT_MARGIN = "200px";
 function autoload(host, root, opts = {}) {
   if (!root?.querySelectorAll) throw new P2PCacheError("bad_option", "p2pcache: autoload needs a document or element");
   const { urls, log } = host;
   const attr = opts.attribute ?? "data-p2p-src";
+  const win = opts.window ?? globalThis;
   const loaded = /* @__PURE__ */ new WeakMap();
+  const selector = `[${attr}],[data-p2p-srcset],[data-p2p-bg]`;
   const fire = /* @__PURE__ */ __name((el, type, detail) => {
     try {
       const Ev = globalThis.CustomEvent;
@@ -174,40 +344,102 @@ function autoload(host, root, opts = {}) {
       log("warn", `${type} listener threw`, e);
     }
   }, "fire");
-  const load = /* @__PURE__ */ __name((el) => {
-    const path = el.getAttribute(attr);
-    if (!path || loaded.get(el) === path || host.isClosed()) return Promise.resolve();
-    loaded.set(el, path);
+  const target = /* @__PURE__ */ __name((el) => {
+    if (el.tagName === "SOURCE") return null;
+    const bg = el.getAttribute("data-p2p-bg");
+    if (bg) return { path: bg, bg: true };
+    const path = selectPath(el, { attr, win });
+    return path ? { path, bg: false } : null;
+  }, "target");
+  const apply = /* @__PURE__ */ __name((el, t, url) => {
+    if (t.bg) {
+      el.style.backgroundImage = `url(${JSON.stringify(url)})`;
+      return;
+    }
+    const old = el.getAttribute("src");
+    el.setAttribute("src", url);
+    if (old && old !== url && urls.has(old)) urls.revoke(old);
+  }, "apply");
+  const load = /* @__PURE__ */ __name(async (el) => {
+    const t = target(el);
+    if (!t || host.isClosed()) return;
+    const key = `${t.bg ? "bg" : "src"} ${t.path}`;
+    if (loaded.get(el) === key) return;
+    loaded.set(el, key);
     el.setAttribute("data-p2p-state", "loading");
-    return host.fetch(path, { onProgress: /* @__PURE__ */ __name((ev) => fire(el, "p2pprogress", ev), "onProgress") }).then(async (res) => {
-      const blob = await res.blob();
-      if (host.isClosed() || loaded.get(el) !== path) return;
-      const url = urls.create(blob);
-      const old = el.getAttribute("src");
-      el.setAttribute("src", url);
-      if (old && urls.has(old)) urls.revoke(old);
+    const current = /* @__PURE__ */ __name(() => !host.isClosed() && loaded.get(el) === key, "current");
+    try {
+      const res = await host.fetch(t.path, { stream: true, onProgress: /* @__PURE__ */ __name((ev) => fire(el, "p2pprogress", ev), "onProgress") });
+      let url;
+      if (host.allowActiveTypes || isPassiveType(res.headers.get("content-type"))) {
+        const blob = await res.blob();
+        if (!current()) return;
+        url = urls.create(blob);
+      } else {
+        res.body?.cancel().catch(() => {
+        });
+        url = await host.fileURL(t.path);
+        if (!current()) return;
+      }
+      apply(el, t, url);
       el.setAttribute("data-p2p-state", "loaded");
-      fire(el, "p2pload", res.p2p);
-    }).catch((error) => {
-      if (loaded.get(el) !== path) return;
+      fire(el, "p2pload", await res.p2pDone.catch(() => null));
+    } catch (error) {
+      if (loaded.get(el) !== key) return;
       el.setAttribute("data-p2p-state", "error");
-      log("warn", `autoload ${path}: ${error?.message}`);
+      log("warn", `autoload ${t.path}: ${error?.message}`);
+      if (opts.fallback !== false && !host.isClosed() && error?.code !== "bad_path") {
+        host.fileURL(t.path).then((u) => current() && apply(el, t, u), () => {
+        });
+      }
       fire(el, "p2perror", { error });
-    });
+    }
   }, "load");
+  let io = null;
+  const waiting = /* @__PURE__ */ new WeakSet();
+  const isLazy = /* @__PURE__ */ __name((el) => (el.getAttribute("loading") ?? el.getAttribute("data-p2p-loading")) === "lazy", "isLazy");
+  const visit = /* @__PURE__ */ __name((el) => {
+    if (isLazy(el) && typeof win.IntersectionObserver === "function") {
+      if (waiting.has(el) || loaded.has(el)) return loaded.has(el) ? load(el) : void 0;
+      io ??= new win.IntersectionObserver(
+        (entries) => {
+          for (const e of entries) {
+            if (!e.isIntersecting && !(e.intersectionRatio > 0)) continue;
+            io.unobserve(e.target);
+            waiting.delete(e.target);
+            load(e.target);
+          }
+        },
+        { rootMargin: LAZY_ROOT_MARGIN }
+      );
+      waiting.add(el);
+      el.setAttribute("data-p2p-state", "lazy");
+      io.observe(el);
+      return void 0;
+    }
+    return load(el);
+  }, "visit");
   const scan = /* @__PURE__ */ __name((node) => {
     const out = [];
-    if (node.nodeType === 1 && node.hasAttribute?.(attr)) out.push(load(node));
-    for (const el of node.querySelectorAll?.(`[${attr}]`) ?? []) out.push(load(el));
+    const take = /* @__PURE__ */ __name((el) => {
+      if (el.tagName === "SOURCE") {
+        const img = [...el.parentElement?.children ?? []].find((c) => c.tagName === "IMG");
+        if (img) out.push(visit(img));
+        return;
+      }
+      out.push(visit(el));
+    }, "take");
+    if (node.nodeType === 1 && (node.hasAttribute?.(attr) || node.hasAttribute?.("data-p2p-srcset") || node.hasAttribute?.("data-p2p-bg"))) take(node);
+    for (const el of node.querySelectorAll?.(selector) ?? []) take(el);
     return out;
   }, "scan");
   const ready = Promise.allSettled(scan(root)).then(() => void 0);
   let mo = null;
-  if (opts.observe !== false && typeof globalThis.MutationObserver === "function") {
-    mo = new MutationObserver((records) => {
+  if (opts.observe !== false && typeof win.MutationObserver === "function") {
+    mo = new win.MutationObserver((records) => {
       try {
         for (const r of records) {
-          if (r.type === "attributes") load(r.target);
+          if (r.type === "attributes") scan(r.target);
           else for (const n of r.addedNodes) if (n.nodeType === 1) scan(n);
         }
       } catch (e) {
@@ -218,16 +450,21 @@ function autoload(host, root, opts = {}) {
       subtree: true,
       childList: true,
       attributes: true,
-      attributeFilter: [attr]
+      attributeFilter: [attr, ...WATCHED]
     });
     host.observers.add(mo);
   }
+  if (io) host.observers.add(io);
   return {
     ready,
     stop: /* @__PURE__ */ __name(() => {
       if (mo) {
         mo.disconnect();
         host.observers.delete(mo);
+      }
+      if (io) {
+        io.disconnect();
+        host.observers.delete(io);
       }
     }, "stop")
   };
@@ -356,6 +593,9 @@ function encodeFrame(f) {
       if (data.length > maxData || f.offset + data.length > f.total) {
         throw frameErr("bad_frame", `fragment ${f.offset}+${data.length} outside length ${f.total}`, type);
       }
+      if (isChunk && f.source !== void 0 && !(Number.isInteger(f.source) && f.source >= 0 && f.source <= CHUNK_SOURCE_MASK)) {
+        throw frameErr("bad_frame", `source ${f.source} is not 0-${CHUNK_SOURCE_MASK}`, type);
+      }
       fixed = isChunk ? 12 : 8;
       body = data;
       break;
@@ -374,6 +614,7 @@ function encodeFrame(f) {
   const dv = new DataView(out.buffer);
   out[0] = WIRE_VERSION;
   out[1] = type;
+  if (type === FrameType.CHUNK && f.source) out[2] = f.source;
   dv.setUint32(4, id);
   let o = HEADER_LEN;
   if (type === FrameType.GET_CHUNK) {
@@ -439,7 +680,8 @@ function decodeFrame(input) {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const type = b[1];
   const id = dv.getUint32(4);
-  if (b[2] !== 0 || b[3] !== 0) throw frameErr("bad_frame", "reserved flags set", type, id);
+  const allowed = type === FrameType.CHUNK ? CHUNK_SOURCE_MASK : 0;
+  if ((b[2] & ~allowed) !== 0 || b[3] !== 0) throw frameErr("bad_frame", "reserved flags set", type, id);
   const body = b.subarray(HEADER_LEN);
   const need = /* @__PURE__ */ __name((n) => {
     if (body.length < n) throw frameErr("bad_frame", `body is ${body.length} bytes, want at least ${n}`, type, id);
@@ -499,6 +741,7 @@ function decodeFrame(input) {
       f.total = dv.getUint32(HEADER_LEN + 4);
       f.offset = dv.getUint32(HEADER_LEN + 8);
       f.data = body.subarray(12);
+      if (b[2] !== 0) f.source = b[2] & CHUNK_SOURCE_MASK;
       if (f.total > MAX_CHUNK_SIZE) throw frameErr("bad_frame", `chunk length ${f.total} over ${MAX_CHUNK_SIZE}`, type, id);
       if (f.offset + f.data.length > f.total) {
         throw frameErr("bad_frame", `fragment ${f.offset}+${f.data.length} outside length ${f.total}`, type, id);
@@ -756,6 +999,7 @@ var Session = class {
     this.dcLink = null;
     this.hello = null;
     this.dead = false;
+    this.endCode = null;
     this.lastHeard = now();
     this._answerWaiter = null;
     this._listeners = [];
@@ -801,7 +1045,7 @@ var Session = class {
   openWS(timeoutMs) {
     return new Promise((resolve) => {
       let settled = false;
-      const done = /* @__PURE__ */ __name((ok, why) => {
+      const done2 = /* @__PURE__ */ __name((ok, why) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -811,12 +1055,12 @@ var Session = class {
         }
         resolve(ok);
       }, "done");
-      const timer = setTimeout(() => done(false, `no hello within ${timeoutMs} ms`), timeoutMs);
+      const timer = setTimeout(() => done2(false, `no hello within ${timeoutMs} ms`), timeoutMs);
       let ws;
       try {
         ws = new this._WS(this._wsURL);
       } catch (e) {
-        return done(false, `WebSocket: ${e.message}`);
+        return done2(false, `WebSocket: ${e.message}`);
       }
       this.ws = ws;
       try {
@@ -835,7 +1079,7 @@ var Session = class {
             this.mark("hello");
             this.hello = msg;
             this.wsLink = this._newLink("ws", ws);
-            done(true);
+            done2(true);
             this._onUp(this);
             return;
           }
@@ -850,11 +1094,12 @@ var Session = class {
         }
       });
       this._on(ws, "close", (ev) => {
-        done(false, `websocket closed (${ev?.code ?? ""})`);
+        if (!this.endCode && typeof ev?.reason === "string" && /^[a-z_]{1,64}$/.test(ev.reason)) this.endCode = ev.reason;
+        done2(false, `websocket closed (${ev?.code ?? ""})`);
         this.kill(`websocket closed${ev?.code ? " (" + ev.code + ")" : ""}`);
       });
       this._on(ws, "error", () => {
-        done(false, "websocket error");
+        done2(false, "websocket error");
       });
     });
   }
@@ -874,6 +1119,7 @@ var Session = class {
         if (this._answerWaiter && typeof msg.sdp === "string") this._answerWaiter(msg.sdp);
         break;
       case "error": {
+        if (msg.code) this.endCode = String(msg.code);
         const err = new P2PCacheError(String(msg.code || "relay_error"), `p2pcache: relay refused: ${msg.code}: ${msg.message ?? ""}`);
         this._log("warn", err.message);
         this._onRelayError(err);
@@ -881,7 +1127,8 @@ var Session = class {
         break;
       }
       case "bye":
-        this.kill("relay said bye");
+        if (msg.code) this.endCode = String(msg.code);
+        this.kill(`relay said bye${msg.code ? " (" + msg.code + ")" : ""}`);
         break;
       default:
         this._log("debug", `signal: ignoring ${msg.type}`);
@@ -997,7 +1244,34 @@ var Session = class {
   }
 };
 
+// src/token.js
+var TOKEN_EXPIRED = "token_expired";
+function tokenSource(token) {
+  if (token === void 0 || token === null || token === "") return async () => null;
+  if (typeof token === "string") return async () => token;
+  if (typeof token !== "function") {
+    throw new P2PCacheError("bad_option", "p2pcache: token must be a string or a function returning one");
+  }
+  return async () => {
+    let t;
+    try {
+      t = await token();
+    } catch (e) {
+      throw new P2PCacheError("forbidden", `p2pcache: the token function failed: ${e?.message ?? e}`, { cause: e });
+    }
+    if (t === void 0 || t === null || t === "") return null;
+    if (typeof t !== "string") throw new P2PCacheError("forbidden", `p2pcache: the token function returned a ${typeof t}, not a string`);
+    return t;
+  };
+}
+__name(tokenSource, "tokenSource");
+function staticToken(token) {
+  return typeof token === "string" && token !== "" ? token : null;
+}
+__name(staticToken, "staticToken");
+
 // src/connection.js
+var TOKEN_RECONNECT_GAP_MS = 2e3;
 var Connection = class {
   static {
     __name(this, "Connection");
@@ -1015,6 +1289,7 @@ var Connection = class {
     this._backoffN = 0;
     this._rtcFailures = 0;
     this._recovering = false;
+    this._lastTokenReconnect = -Infinity;
     this._reconnectTimer = null;
     this._pingTimer = null;
     this._closed = false;
@@ -1066,10 +1341,26 @@ var Connection = class {
     if (this._closed) return Promise.resolve(false);
     const o = this._o;
     const run = /* @__PURE__ */ __name(async () => {
+      const failed = /* @__PURE__ */ __name(() => {
+        this._failedAttempts++;
+        this._setTransport("http");
+        this._resolveLinkWaiters();
+        this._scheduleReconnect();
+        return false;
+      }, "failed");
+      let wsURL;
+      try {
+        wsURL = await o.wsURL();
+      } catch (e) {
+        this._log("warn", `connect: ${e?.message ?? e}`);
+        o.onRelayError(e);
+        return this._closed ? false : failed();
+      }
+      if (this._closed) return false;
       const s = new Session({
         n: ++this._sessionN,
         WebSocket: o.WebSocket,
-        wsURL: o.wsURL,
+        wsURL,
         RTCPeerConnection: o.RTCPeerConnection,
         serve: o.serve,
         wsFrames: o.wsFrames,
@@ -1084,11 +1375,7 @@ var Connection = class {
       const ok = await s.openWS(o.timeoutMs);
       if (!ok || this._closed || s.dead) {
         if (this.session === s) this.session = null;
-        this._failedAttempts++;
-        this._setTransport("http");
-        this._resolveLinkWaiters();
-        this._scheduleReconnect();
-        return false;
+        return failed();
       }
       if (o.RTCPeerConnection && this._rtcFailures < 3) {
         const rtc = await s.startWebRTC(o.rtcTimeoutMs);
@@ -1134,13 +1421,19 @@ var Connection = class {
     this._setTransport("http");
     if (s.hello) {
       this._recovering = true;
-      this._scheduleReconnect();
+      let immediate = false;
+      if (s.endCode === TOKEN_EXPIRED && now() - this._lastTokenReconnect > TOKEN_RECONNECT_GAP_MS) {
+        this._lastTokenReconnect = now();
+        this._backoffN = 0;
+        immediate = true;
+      }
+      this._scheduleReconnect(immediate);
     }
   }
-  _scheduleReconnect() {
+  _scheduleReconnect(immediate = false) {
     const o = this._o;
     if (this._closed || !o.reconnect || this._reconnectTimer) return;
-    const d = backoffDelay(this._backoffN++, { base: o.backoffBaseMs, max: o.backoffMaxMs });
+    const d = immediate ? 0 : backoffDelay(this._backoffN++, { base: o.backoffBaseMs, max: o.backoffMaxMs });
     this._log("debug", `reconnecting in ${d} ms`);
     this._reconnectTimer = setTimeout(() => {
       this._reconnectTimer = null;
@@ -1179,15 +1472,15 @@ var Connection = class {
       const left = deadline - now();
       if (!hopeful || left <= 0 || this._failedAttempts >= 2 && !persist) return null;
       await new Promise((resolve) => {
-        const done = /* @__PURE__ */ __name(() => {
+        const done2 = /* @__PURE__ */ __name(() => {
           clearTimeout(t);
-          this._linkWaiters.delete(done);
-          signal?.removeEventListener("abort", done);
+          this._linkWaiters.delete(done2);
+          signal?.removeEventListener("abort", done2);
           resolve();
         }, "done");
-        const t = setTimeout(done, Math.min(left, 1e3));
-        this._linkWaiters.add(done);
-        signal?.addEventListener("abort", done, { once: true });
+        const t = setTimeout(done2, Math.min(left, 1e3));
+        this._linkWaiters.add(done2);
+        signal?.addEventListener("abort", done2, { once: true });
       });
     }
   }
@@ -1335,15 +1628,56 @@ var Holdings = class {
     this._haveDirty = /* @__PURE__ */ new Set();
     this._haveTimer = null;
     this._closed = false;
+    this._store = null;
     this.served = { chunks: 0, bytes: 0, misses: 0, haveFrames: 0 };
   }
-  /** A verified chunk held locally, marking it recently used. */
-  get(hashHex) {
-    return this._lru.get(hashHex);
+  /**
+   * Put the persistent store (a ChunkStore) behind the LRU: its files are
+   * tracked (and announced once a data channel is open) and its chunks
+   * served and reused. Its evictions withdraw what is no longer held.
+   */
+  attachStore(store) {
+    if (!store || this._closed) return;
+    this._store = store;
+    for (const f of store.files()) {
+      this.trackFile(f);
+      this._haveDirty.add(f.sha256);
+    }
+    this._flushHaves();
   }
-  /** Keep a verified chunk of manifest m; announce it if it was stored. */
+  /** The store's eviction callback: like an LRU eviction, unless memory still has it. */
+  storeEvicted(hashHex) {
+    if (!this._lru.has(hashHex)) this._onChunkEvicted(hashHex);
+  }
+  /** Whether a chunk is held in either tier. */
+  holds(hashHex) {
+    return this._lru.has(hashHex) || !!this._store?.has(hashHex);
+  }
+  /**
+   * A verified chunk held locally (marking it recently used): from memory
+   * at once, from the store as a promise (then kept in memory too);
+   * undefined when neither has it.
+   */
+  get(hashHex) {
+    const b = this._lru.get(hashHex);
+    if (b !== void 0 || !this._store?.has(hashHex)) return b;
+    return this._store.get(hashHex).then((v) => {
+      if (v !== void 0 && !this._closed) this._lru.set(hashHex, v);
+      return v;
+    });
+  }
+  /** Keep a verified chunk of manifest m (in memory and in the store); announce it if it was stored. */
   put(hashHex, bytes, m) {
-    if (this._lru.set(hashHex, bytes)) this._onChunkStored(hashHex, m);
+    const inMemory = this._lru.set(hashHex, bytes);
+    const st = this._store;
+    if (st) {
+      st.putFile(m).then(() => st.put(hashHex, bytes)).catch((e) => this._log("warn", "store: put failed", e));
+    }
+    if (inMemory || st) this._onChunkStored(hashHex, m);
+  }
+  /** stats().store, or null without a store. */
+  storeStats() {
+    return this._store?.stats() ?? null;
   }
   /** stats().cache */
   cacheStats() {
@@ -1354,9 +1688,20 @@ var Holdings = class {
   servedStats() {
     return { ...this.served, announcedFiles: this._announced.size };
   }
-  /** Track which chunks of manifest m this client holds, to announce them (most recently used last). */
+  /**
+   * Track which chunks of manifest m this client holds, to announce them
+   * (most recently used last). A path whose stored manifest differs (the
+   * file changed) has the old one withdrawn and dropped from the store.
+   */
   trackFile(m) {
-    if (!this._serve || this._closed) return;
+    if (this._closed) return;
+    const stored = this._store?.file(m.path);
+    if (stored && stored.sha256 !== m.sha256) {
+      this._untrackFile(stored.sha256);
+      this._store.putFile(m).catch(() => {
+      });
+    }
+    if (!this._serve) return;
     const known = this._files.get(m.sha256);
     if (known) {
       this._files.delete(m.sha256);
@@ -1390,14 +1735,25 @@ var Holdings = class {
   connectionLost() {
     this._announced.clear();
   }
-  /** Answer the relay's GET_CHUNK from the LRU (or ERROR forbidden / unknown_chunk). */
+  /** Answer the relay's GET_CHUNK from the LRU or the store (or ERROR forbidden / unknown_chunk). */
   serveChunk(f, link) {
     if (!this._serve) {
       link.send(encodeFrame({ type: FrameType.ERROR, id: f.id, code: ErrorCode.FORBIDDEN, message: "this peer does not serve" }), { control: true });
       return;
     }
     const key = toHex(f.hash);
-    const bytes = this._lru.get(key);
+    const got = this.get(key);
+    if (got instanceof Promise) {
+      got.then(
+        (bytes) => this._answer(f, link, key, bytes),
+        () => this._answer(f, link, key, void 0)
+      );
+      return;
+    }
+    this._answer(f, link, key, got);
+  }
+  _answer(f, link, key, bytes) {
+    if (this._closed) return;
     if (!bytes) {
       this.served.misses++;
       link.send(encodeFrame({ type: FrameType.ERROR, id: f.id, code: ErrorCode.UNKNOWN_CHUNK, message: key }), { control: true });
@@ -1408,9 +1764,11 @@ var Holdings = class {
     this.served.chunks++;
     this.served.bytes += bytes.length;
   }
-  /** Forget everything (idempotent); nothing is announced afterwards. */
+  /** Forget everything (idempotent); nothing is announced afterwards. The store stays on disk. */
   close() {
     this._closed = true;
+    this._store?.close();
+    this._store = null;
     clearTimeout(this._haveTimer);
     this._haveTimer = null;
     this._lru.clear();
@@ -1443,6 +1801,7 @@ var Holdings = class {
   }
   /** Called by the LRU for every chunk it pushes out: the files listing it need a new HAVE. */
   _onChunkEvicted(hashHex) {
+    if (this._store?.has(hashHex)) return;
     const set = this._chunkFiles.get(hashHex);
     if (!set) return;
     for (const sha of set) this._haveDirty.add(sha);
@@ -1466,7 +1825,7 @@ var Holdings = class {
     for (const sha of dirty) {
       const f = this._files.get(sha);
       if (!f) continue;
-      const bitmap = haveBitmap(f.chunks, (h) => this._lru.has(h));
+      const bitmap = haveBitmap(f.chunks, (h) => this.holds(h));
       if (!bitmap.some((b) => b !== 0)) {
         this._untrackFile(sha);
         continue;
@@ -1810,6 +2169,17 @@ async function sha256Hex(input) {
 }
 __name(sha256Hex, "sha256Hex");
 
+// src/sw/messages.js
+var FETCH = "p2pcache:fetch";
+var DIRECT_ACCEPT = "*/*;p2pcache=direct";
+var READY = "p2pcache:ready";
+function workerURL(scriptURL, relay, base) {
+  const u = new URL(scriptURL, base);
+  u.searchParams.set("relay", relay);
+  return u.toString();
+}
+__name(workerURL, "workerURL");
+
 // src/http.js
 function codeForStatus(status) {
   switch (status) {
@@ -1839,21 +2209,27 @@ var HttpFallback = class {
   static {
     __name(this, "HttpFallback");
   }
-  constructor({ relay, token, fetch, isClosed, onVerifyFailure, log }) {
+  constructor({ relay, token = null, tokenSource: tokenSource2 = null, fetch, isClosed, onVerifyFailure, log }) {
     this._relay = relay;
     this._token = token;
+    this._tokenSource = tokenSource2 ?? (async () => token);
     this._fetch = fetch;
     this._isClosed = isClosed;
     this._onVerifyFailure = onVerifyFailure;
     this._log = log;
   }
-  url(kind, path) {
+  /** The URL of /kind/path on the relay, with token (default: the string token) as access_token. */
+  url(kind, path, token = this._token) {
     const u = new URL(`${this._relay}/${kind}/${encodePathForURL(path)}`);
-    if (this._token) u.searchParams.set("access_token", this._token);
+    if (token) u.searchParams.set("access_token", token);
     return u.toString();
   }
+  /** url() with a token from the token source (fresh if it is a function). */
+  async freshURL(kind, path) {
+    return this.url(kind, path, await this._tokenSource());
+  }
   async manifest(path, signal) {
-    const res = await this._fetch(this.url("manifest", path), { signal });
+    const res = await this._fetch(await this.freshURL("manifest", path), { signal, headers: { accept: DIRECT_ACCEPT } });
     if (!res.ok) throw new P2PCacheError(codeForStatus(res.status), `p2pcache: HTTP ${res.status} for the manifest of ${path}`, { status: res.status });
     return parseManifest(await res.text(), path);
   }
@@ -1868,8 +2244,9 @@ var HttpFallback = class {
     fst.transport = "http";
     const manifestP = fst.manifest ? Promise.resolve(fst.manifest) : this.manifest(path, signal).catch(() => null);
     let res;
+    const url = await this.freshURL("files", path);
     try {
-      res = await this._fetch(this.url("files", path), { signal });
+      res = await this._fetch(url, { signal, headers: { accept: DIRECT_ACCEPT } });
     } catch (e) {
       if (signal?.aborted) throw this._isClosed() ? closedError() : abortError(signal);
       throw new P2PCacheError("network", `p2pcache: ${path}: the relay could not be reached over HTTP: ${e?.message ?? e}`, { cause: e, path });
@@ -1905,6 +2282,71 @@ var HttpFallback = class {
     fst.lastModified = res.headers.get("last-modified");
     return { manifest: m, bytes };
   }
+  /**
+   * GET bytes [start, end) of path with a Range request (If-Range: etag, so
+   * a file that changed comes whole and fails verification rather than
+   * mixing versions). onData(buf, filled) is called as bytes arrive: buf
+   * holds the range, its first `filled` bytes are in. A relay that answers
+   * 200 (no ranges) is read up to the range's end. Resolves when the range
+   * is complete or the body ended; rejects with a P2PCacheError.
+   */
+  async range(path, start, end, etag, signal, onData) {
+    if (!this._fetch) throw new P2PCacheError("network", "p2pcache: no fetch() in this environment");
+    const url = await this.freshURL("files", path);
+    const headers = { range: `bytes=${start}-${end - 1}`, accept: DIRECT_ACCEPT };
+    if (etag) headers["if-range"] = etag;
+    let res;
+    try {
+      res = await this._fetch(url, { signal, headers });
+    } catch (e) {
+      if (signal?.aborted) throw this._isClosed() ? closedError() : abortError(signal);
+      throw new P2PCacheError("network", `p2pcache: ${path}: the relay could not be reached over HTTP: ${e?.message ?? e}`, { cause: e, path });
+    }
+    if (res.status !== 206 && res.status !== 200) {
+      res.body?.cancel?.().catch(() => {
+      });
+      throw new P2PCacheError(codeForStatus(res.status), `p2pcache: ${path}: HTTP ${res.status} from /files/ for a range`, { status: res.status, path });
+    }
+    const skip = res.status === 200 ? start : 0;
+    const buf = new Uint8Array(end - start);
+    let filled = 0;
+    let seen = 0;
+    const take = /* @__PURE__ */ __name((value) => {
+      let v = value;
+      if (seen < skip) {
+        const drop = Math.min(skip - seen, v.length);
+        seen += drop;
+        v = v.subarray(drop);
+      }
+      const n = Math.min(v.length, buf.length - filled);
+      buf.set(v.subarray(0, n), filled);
+      filled += n;
+      return filled >= buf.length;
+    }, "take");
+    try {
+      if (!res.body?.getReader) {
+        take(new Uint8Array(await res.arrayBuffer()));
+        onData(buf, filled);
+        return;
+      }
+      const reader = res.body.getReader();
+      for (; ; ) {
+        const { done: done2, value } = await reader.read();
+        if (done2) break;
+        const full = take(value);
+        onData(buf, filled);
+        if (full) {
+          reader.cancel().catch(() => {
+          });
+          break;
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) throw this._isClosed() ? closedError() : abortError(signal);
+      if (e instanceof P2PCacheError) throw e;
+      throw new P2PCacheError("network", `p2pcache: ${path}: reading a range: ${e?.message ?? e}`, { cause: e, path });
+    }
+  }
   async _readBody(res, path, total, onProgress) {
     if (!res.body?.getReader) {
       const b = new Uint8Array(await res.arrayBuffer());
@@ -1915,8 +2357,8 @@ var HttpFallback = class {
     const parts = [];
     let loaded = 0;
     for (; ; ) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      const { done: done2, value } = await reader.read();
+      if (done2) break;
       parts.push(value);
       loaded += value.length;
       progress(onProgress, { path, loaded, total: Math.max(total, loaded), source: "http" }, this._log);
@@ -2064,12 +2506,14 @@ var Requests = class {
   /**
    * Send a request and resolve with the reassembled answer bytes (MANIFEST
    * or CHUNK). Rejects with the ERROR it got, 'timeout' (no progress for
-   * timeoutMs), 'disconnected', 'protocol', 'aborted' or 'closed'.
+   * timeoutMs), 'disconnected', 'protocol', 'aborted' or 'closed'. info,
+   * if given, is filled in: source (a CHUNK's source bits, 0 when the relay
+   * did not say) and transport (the link it went on: 'webrtc-tcp' or 'websocket').
    */
-  async request(frame, expect, signal) {
+  async request(frame, expect, signal, info = null) {
     await this._acquireSlot(signal);
     try {
-      return await this._requestNow(frame, expect, signal);
+      return await this._requestNow(frame, expect, signal, info);
     } finally {
       this._releaseSlot();
     }
@@ -2121,10 +2565,14 @@ var Requests = class {
     if (w) w.resolve();
     else this._slotsUsed--;
   }
-  _requestNow(frame, expect, signal) {
+  _requestNow(frame, expect, signal, info) {
     const link = this._link();
     if (!link) return Promise.reject(new P2PCacheError("disconnected", "p2pcache: no connection to the relay"));
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (info) {
+      info.transport = link.transport;
+      info.source = 0;
+    }
     const id = this.allocId();
     const pending = this._pending;
     const timeoutMs = this._timeoutMs;
@@ -2169,6 +2617,7 @@ var Requests = class {
             p.fail(new P2PCacheError("protocol", `p2pcache: ${frameTypeName(f.type)} in answer to a ${frameTypeName(frame.type)}`));
             return;
           }
+          if (info && f.source) info.source = f.source;
           try {
             if (!p.buf) p.buf = new FragmentBuffer(f.total, expect === FrameType.CHUNK ? MAX_CHUNK_SIZE : MAX_MANIFEST_LEN);
             if (p.buf.add(f.offset, f.data, f.total)) {
@@ -2201,6 +2650,341 @@ async function withBusyRetry(fn, signal) {
 }
 __name(withBusyRetry, "withBusyRetry");
 
+// src/store.js
+var DEFAULT_STORE_BYTES = 128 << 20;
+var QUOTA_SHARE = 0.2;
+var TOUCH_FLUSH_MS = 2e3;
+var DB_NAME = "p2pcache-store";
+var DB_VERSION = 1;
+function req(r) {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+__name(req, "req");
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = tx.onerror = () => reject(tx.error ?? new Error("transaction aborted"));
+  });
+}
+__name(done, "done");
+var fileKey = /* @__PURE__ */ __name((relay, path) => `${relay} ${path}`, "fileKey");
+var ChunkStore = class _ChunkStore {
+  static {
+    __name(this, "ChunkStore");
+  }
+  /**
+   * Open (or create) the store. options: indexedDB (default
+   * globalThis.indexedDB), maxBytes (DEFAULT_STORE_BYTES; clamped to
+   * QUOTA_SHARE of navigator.storage.estimate()'s quota when known),
+   * relay (the relay's base URL: files are kept per relay), onEvict(hash)
+   * (a chunk left the store), log, name (the database name; tests).
+   * Resolves null when there is no IndexedDB or it cannot be opened.
+   */
+  static async open({ indexedDB = globalThis.indexedDB, maxBytes = DEFAULT_STORE_BYTES, relay = "", onEvict = null, log = /* @__PURE__ */ __name(() => {
+  }, "log"), name = DB_NAME, storage = globalThis.navigator?.storage } = {}) {
+    if (!indexedDB || !(maxBytes > 0)) return null;
+    let budget = Math.floor(maxBytes);
+    try {
+      const est = await storage?.estimate?.();
+      if (est?.quota > 0) budget = Math.min(budget, Math.floor(est.quota * QUOTA_SHARE));
+    } catch {
+    }
+    try {
+      const open = indexedDB.open(name, DB_VERSION);
+      open.onupgradeneeded = () => {
+        const db2 = open.result;
+        for (const s2 of ["chunks", "lru", "files"]) if (!db2.objectStoreNames.contains(s2)) db2.createObjectStore(s2);
+      };
+      open.onblocked = () => log("warn", "store: the database upgrade is blocked by another tab");
+      const db = await req(open);
+      const s = new _ChunkStore(db, { maxBytes: budget, relay, onEvict, log });
+      await s._load();
+      return s;
+    } catch (e) {
+      log("warn", `store: off: ${e?.message ?? e}`);
+      return null;
+    }
+  }
+  constructor(db, { maxBytes, relay, onEvict, log }) {
+    this._db = db;
+    this.maxBytes = maxBytes;
+    this._relay = relay;
+    this._onEvict = typeof onEvict === "function" ? onEvict : null;
+    this._log = log;
+    this._index = /* @__PURE__ */ new Map();
+    this._files = /* @__PURE__ */ new Map();
+    this._refs = /* @__PURE__ */ new Map();
+    this.bytes = 0;
+    this.evictions = 0;
+    this.hits = 0;
+    this.misses = 0;
+    this.pending = 0;
+    this._touched = /* @__PURE__ */ new Set();
+    this._touchTimer = null;
+    this._clock = 0;
+    this._broken = false;
+    this._closed = false;
+    db.onversionchange = () => this.close();
+  }
+  async _load() {
+    const tx = this._db.transaction(["lru", "files"], "readonly");
+    const lru = tx.objectStore("lru");
+    const [keys, vals, files] = await Promise.all([
+      req(lru.getAllKeys()),
+      req(lru.getAll()),
+      req(tx.objectStore("files").getAll())
+    ]);
+    const entries = keys.map((k, i) => [k, vals[i]]).filter(([, v]) => v && v.size >= 0);
+    entries.sort((a, b) => a[1].used - b[1].used);
+    for (const [k, v] of entries) {
+      this._index.set(k, { size: v.size, used: v.used });
+      this.bytes += v.size;
+      this._clock = Math.max(this._clock, v.used);
+    }
+    for (const f of files.sort((a, b) => (a.used ?? 0) - (b.used ?? 0))) {
+      if (f?.relay !== this._relay || typeof f.path !== "string") continue;
+      this._files.set(f.path, f);
+      this._ref(f, 1);
+    }
+    if (this.bytes > this.maxBytes) await this._evict(0);
+  }
+  _ref(f, d) {
+    for (const h of new Set(f.chunks)) {
+      const n = (this._refs.get(h) ?? 0) + d;
+      if (n > 0) this._refs.set(h, n);
+      else this._refs.delete(h);
+    }
+  }
+  /** Whether a chunk is (as far as this tab knows) in the store. */
+  has(hash) {
+    return !this._broken && this._index.has(hash);
+  }
+  /** Chunks indexed. */
+  get size() {
+    return this._index.size;
+  }
+  /** The stored files of this relay, least recently used first: [{ path, sha256, chunks, ... }]. */
+  files() {
+    return [...this._files.values()];
+  }
+  /** The stored file record of path, or undefined. */
+  file(path) {
+    return this._files.get(path);
+  }
+  /** A chunk's bytes, or undefined (a miss); marks it recently used. */
+  async get(hash) {
+    if (!this.has(hash)) {
+      this.misses++;
+      return void 0;
+    }
+    let v;
+    try {
+      v = await req(this._db.transaction("chunks", "readonly").objectStore("chunks").get(hash));
+    } catch (e) {
+      this._fail(e);
+      return void 0;
+    }
+    if (!(v instanceof Uint8Array)) {
+      this.misses++;
+      this._forget(hash);
+      return void 0;
+    }
+    this.hits++;
+    this._touch(hash);
+    return v;
+  }
+  _stamp() {
+    this._clock = Math.max(Date.now(), this._clock + 1);
+    return this._clock;
+  }
+  _touch(hash) {
+    const e = this._index.get(hash);
+    if (!e) return;
+    e.used = this._stamp();
+    this._index.delete(hash);
+    this._index.set(hash, e);
+    this._touched.add(hash);
+    if (!this._touchTimer && !this._closed) {
+      this._touchTimer = setTimeout(() => {
+        this._touchTimer = null;
+        this._flushTouches();
+      }, TOUCH_FLUSH_MS);
+    }
+  }
+  async _flushTouches() {
+    const hs = [...this._touched].filter((h) => this._index.has(h));
+    this._touched.clear();
+    if (!hs.length || this._broken) return;
+    try {
+      const tx = this._db.transaction("lru", "readwrite");
+      const lru = tx.objectStore("lru");
+      for (const h of hs) lru.put({ ...this._index.get(h) }, h);
+      await done(tx);
+    } catch (e) {
+      this._fail(e);
+    }
+  }
+  /** Keep a verified chunk (a no-op for one already held, but a touch). Resolves whether it is stored. */
+  async put(hash, bytes) {
+    if (this._broken || this._closed) return false;
+    if (this._index.has(hash)) {
+      this._touch(hash);
+      return true;
+    }
+    const size = bytes.byteLength;
+    if (size > this.maxBytes) return false;
+    const entry = { size, used: this._stamp() };
+    this._index.set(hash, entry);
+    this.bytes += size;
+    this.pending++;
+    try {
+      await this._evict(0, hash);
+      const tx = this._db.transaction(["chunks", "lru"], "readwrite");
+      tx.objectStore("chunks").put(bytes.slice(), hash);
+      tx.objectStore("lru").put(entry, hash);
+      await done(tx);
+      return true;
+    } catch (e) {
+      this._forget(hash);
+      this._fail(e);
+      return false;
+    } finally {
+      this.pending--;
+    }
+  }
+  /** Evict least recently used chunks (never `keep`) until need more bytes fit the budget. */
+  async _evict(need, keep = null) {
+    const out = [];
+    for (const [h, e] of this._index) {
+      if (this.bytes + need <= this.maxBytes) break;
+      if (h === keep) continue;
+      out.push(h);
+      this.bytes -= e.size;
+    }
+    if (!out.length) return;
+    for (const h of out) this._index.delete(h);
+    this.evictions += out.length;
+    await this._delete(out);
+    for (const h of out) this._onEvict?.(h);
+    this._dropEmptyFiles();
+  }
+  async _delete(hashes) {
+    try {
+      const tx = this._db.transaction(["chunks", "lru"], "readwrite");
+      for (const h of hashes) {
+        tx.objectStore("chunks").delete(h);
+        tx.objectStore("lru").delete(h);
+      }
+      await done(tx);
+    } catch (e) {
+      this._fail(e);
+    }
+  }
+  _forget(hash) {
+    const e = this._index.get(hash);
+    if (!e) return;
+    this._index.delete(hash);
+    this.bytes -= e.size;
+  }
+  /** Files none of whose chunks are left are forgotten. */
+  _dropEmptyFiles() {
+    for (const f of [...this._files.values()]) {
+      if (!f.chunks.some((h) => this._index.has(h))) this.dropFile(f.path, { keepChunks: true });
+    }
+  }
+  /**
+   * Remember manifest m as a stored file (its chunks as they get stored).
+   * A different manifest stored for the same path is dropped first, with
+   * the chunks no other file lists. Resolves whether the path's manifest
+   * changed.
+   */
+  async putFile(m) {
+    if (this._broken || this._closed) return false;
+    const old = this._files.get(m.path);
+    if (old?.sha256 === m.sha256) {
+      old.used = this._stamp();
+      return false;
+    }
+    const rec = {
+      relay: this._relay,
+      path: m.path,
+      sha256: m.sha256,
+      chunks: m.chunks,
+      size: m.size,
+      chunkSize: m.chunkSize,
+      contentType: m.contentType ?? "",
+      etag: m.etag ?? "",
+      lastModified: m.lastModified ?? "",
+      used: this._stamp()
+    };
+    this._ref(rec, 1);
+    this._files.set(m.path, rec);
+    if (old) await this._dropRecord(old);
+    try {
+      const tx = this._db.transaction("files", "readwrite");
+      tx.objectStore("files").put(rec, fileKey(this._relay, m.path));
+      await done(tx);
+    } catch (e) {
+      this._fail(e);
+    }
+    return !!old;
+  }
+  /**
+   * Forget path's stored file and delete its chunks that no other stored
+   * file lists (unless keepChunks).
+   */
+  async dropFile(path, { keepChunks = false } = {}) {
+    const f = this._files.get(path);
+    if (!f) return;
+    this._files.delete(path);
+    await this._dropRecord(f, { keepChunks, deleteRecord: true });
+  }
+  /** Release record f's chunk references and delete the chunks no stored file lists any more. */
+  async _dropRecord(f, { keepChunks = false, deleteRecord = false } = {}) {
+    this._ref(f, -1);
+    const orphans = keepChunks ? [] : [...new Set(f.chunks)].filter((h) => !this._refs.has(h) && this._index.has(h));
+    for (const h of orphans) this._forget(h);
+    try {
+      const tx = this._db.transaction(["files", "chunks", "lru"], "readwrite");
+      if (deleteRecord) tx.objectStore("files").delete(fileKey(this._relay, f.path));
+      for (const h of orphans) {
+        tx.objectStore("chunks").delete(h);
+        tx.objectStore("lru").delete(h);
+      }
+      await done(tx);
+    } catch (e) {
+      this._fail(e);
+    }
+    for (const h of orphans) this._onEvict?.(h);
+  }
+  /** stats().store */
+  stats() {
+    return { bytes: this.bytes, chunks: this._index.size, files: this._files.size, maxBytes: this.maxBytes, evictions: this.evictions, hits: this.hits, misses: this.misses, pending: this.pending };
+  }
+  _fail(e) {
+    if (this._broken) return;
+    this._broken = true;
+    this._log("warn", `store: off after an error: ${e?.message ?? e}`);
+  }
+  /** Write back pending touches and close the database (idempotent). */
+  close() {
+    if (this._closed) return;
+    this._closed = true;
+    clearTimeout(this._touchTimer);
+    this._touchTimer = null;
+    const db = this._db;
+    this._flushTouches().finally(() => {
+      try {
+        db.close();
+      } catch {
+      }
+    });
+  }
+};
+
 // src/transfer.js
 var VERIFY_RETRIES = 1;
 async function transferChunks(m, opts) {
@@ -2211,40 +2995,62 @@ async function transferChunks(m, opts) {
     }, "localPut"),
     onChunk = /* @__PURE__ */ __name(() => {
     }, "onChunk"),
+    onRelease = null,
     onVerifyFailure = /* @__PURE__ */ __name(() => {
     }, "onVerifyFailure"),
     maxInFlight = 8,
+    verifyRetries = VERIFY_RETRIES,
     busyRetries = 6,
     busyBaseMs = 100,
     signal,
     hash = sha256Hex
   } = opts;
   const n = m.chunks.length;
-  const out = new Uint8Array(m.size);
+  const first = Math.max(0, opts.first ?? 0);
+  const last = Math.min(n - 1, opts.last ?? n - 1);
+  const whole = first === 0 && last === n - 1;
+  const base = n === 0 ? 0 : chunkOffset(m, first);
+  const end = n === 0 ? 0 : chunkOffset(m, last) + chunkLength(m, last);
+  const out = new Uint8Array(end - base);
   const ctrl = new AbortController();
   const onOuterAbort = /* @__PURE__ */ __name(() => ctrl.abort(signal.reason), "onOuterAbort");
   if (signal) {
     if (signal.aborted) throw abortError(signal);
     signal.addEventListener("abort", onOuterAbort, { once: true });
   }
-  let next = 0;
+  let next = first;
   let failed = null;
+  const done2 = new Uint8Array(Math.max(0, last - first + 1));
+  let nextRelease = first;
+  const release = /* @__PURE__ */ __name(() => {
+    if (!onRelease) return;
+    while (nextRelease <= last && done2[nextRelease - first]) {
+      if (whole && nextRelease === last) return;
+      const off = chunkOffset(m, nextRelease) - base;
+      onRelease(nextRelease, out.subarray(off, off + chunkLength(m, nextRelease)));
+      nextRelease++;
+    }
+  }, "release");
+  const place = /* @__PURE__ */ __name((i, bytes, len, source) => {
+    out.set(bytes, chunkOffset(m, i) - base);
+    done2[i - first] = 1;
+    onChunk({ index: i, length: len, source });
+    release();
+  }, "place");
   const one = /* @__PURE__ */ __name(async (i) => {
     const expected = m.chunks[i];
     const len = chunkLength(m, i);
-    const off = chunkOffset(m, i);
-    const local = localGet(expected);
+    const local = await localGet(expected);
     if (local && local.byteLength === len) {
-      out.set(local, off);
-      onChunk({ index: i, length: len, source: "local" });
+      place(i, local, len, "local");
       return;
     }
     let busy = 0;
     for (let attempt = 0; ; ) {
       if (failed) throw failed;
-      let got;
+      let got2;
       try {
-        got = await getChunk(i, expected, ctrl.signal);
+        got2 = await getChunk(i, expected, ctrl.signal, attempt);
       } catch (e) {
         if (e?.code === "busy" && busy < busyRetries && !ctrl.signal.aborted) {
           await sleep(backoffDelay(busy++, { base: busyBaseMs, max: 4e3 }), ctrl.signal);
@@ -2252,16 +3058,16 @@ async function transferChunks(m, opts) {
         }
         throw e;
       }
-      const bytes = toBytes(got.bytes);
+      const bytes = toBytes(got2.bytes);
       const actual = bytes.length === len ? await hash(bytes) : `length ${bytes.length}, want ${len}`;
       if (actual === expected) {
-        out.set(bytes, off);
-        localPut(expected, bytes);
-        onChunk({ index: i, length: len, source: got.source ?? "relay" });
+        if (failed) throw failed;
+        localPut(expected, bytes, got2.source ?? "relay");
+        place(i, bytes, len, got2.source ?? "relay");
         return;
       }
-      onVerifyFailure({ index: i, expected, actual, attempt, source: got.source ?? "relay" });
-      if (attempt >= VERIFY_RETRIES) {
+      onVerifyFailure({ index: i, expected, actual, attempt, source: got2.source ?? "relay" });
+      if (attempt >= verifyRetries) {
         throw new P2PCacheError(
           "verify_failed",
           `p2pcache: chunk ${i} of ${m.path} failed verification ${attempt + 1} times`,
@@ -2272,7 +3078,7 @@ async function transferChunks(m, opts) {
     }
   }, "one");
   const worker = /* @__PURE__ */ __name(async () => {
-    while (!failed && next < n) {
+    while (!failed && next <= last) {
       const i = next++;
       try {
         await one(i);
@@ -2287,7 +3093,7 @@ async function transferChunks(m, opts) {
   }, "worker");
   try {
     const workers = [];
-    for (let w = 0; w < Math.min(Math.max(1, maxInFlight), n); w++) workers.push(worker());
+    for (let w = 0; w < Math.min(Math.max(1, maxInFlight), last - first + 1); w++) workers.push(worker());
     const results = await Promise.allSettled(workers);
     if (failed) throw failed;
     const bad = results.find((r) => r.status === "rejected");
@@ -2296,16 +3102,403 @@ async function transferChunks(m, opts) {
     signal?.removeEventListener("abort", onOuterAbort);
   }
   if (signal?.aborted) throw abortError(signal);
-  const whole = await hash(out);
-  if (whole !== m.sha256) {
-    onVerifyFailure({ index: -1, expected: m.sha256, actual: whole, attempt: 0, source: "file" });
+  if (!whole) return out;
+  const got = await hash(out);
+  if (got !== m.sha256) {
+    onVerifyFailure({ index: -1, expected: m.sha256, actual: got, attempt: 0, source: "file" });
     throw new P2PCacheError("verify_failed", `p2pcache: ${m.path}: whole-file SHA-256 does not match the manifest`, {
       path: m.path
     });
   }
+  if (onRelease && n > 0) {
+    const off = chunkOffset(m, last);
+    onRelease(last, out.subarray(off, off + chunkLength(m, last)));
+  }
   return out;
 }
 __name(transferChunks, "transferChunks");
+
+// src/stream.js
+var HTTP_SPAN_CHUNKS = 8;
+var LINK_WAIT_MS = 400;
+var TERMINAL = /* @__PURE__ */ new Set(["not_found", "forbidden", "bad_path", "too_large", "aborted", "closed"]);
+var LINK_LOST = /* @__PURE__ */ new Set(["disconnected", "timeout"]);
+function parseRange(header, size) {
+  if (typeof header !== "string" || header === "") return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || m[1] === "" && m[2] === "") return null;
+  let start;
+  let end;
+  if (m[1] === "") {
+    const n = Number(m[2]);
+    if (n === 0) return "unsatisfiable";
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== "" && Number(m[2]) < start) return null;
+  }
+  if (start >= size) return "unsatisfiable";
+  return [start, end];
+}
+__name(parseRange, "parseRange");
+var HttpSpans = class {
+  static {
+    __name(this, "HttpSpans");
+  }
+  constructor({ http, m, last, signal, count }) {
+    this._http = http;
+    this._m = m;
+    this._last = last;
+    this._signal = signal;
+    this._count = count;
+    this._pending = /* @__PURE__ */ new Map();
+  }
+  get(i) {
+    if (!this._pending.has(i)) this._start(i);
+    const p = this._pending.get(i);
+    this._pending.delete(i);
+    return p;
+  }
+  _start(i) {
+    const m = this._m;
+    let j = i;
+    const want = Math.max(1, this._count(i));
+    while (j < this._last && j + 1 - i < want && !this._pending.has(j + 1)) j++;
+    const defer = [];
+    for (let k2 = i; k2 <= j; k2++) {
+      let d;
+      const p = new Promise((resolve, reject) => d = { resolve, reject });
+      p.catch(() => {
+      });
+      defer.push(d);
+      this._pending.set(k2, p);
+    }
+    const start = chunkOffset(m, i);
+    const end = chunkOffset(m, j) + chunkLength(m, j);
+    let k = 0;
+    this._http.range(m.path, start, end, m.etag, this._signal, (buf, filled) => {
+      while (k < defer.length) {
+        const off = chunkOffset(m, i + k) - start;
+        const len = chunkLength(m, i + k);
+        if (filled < off + len) break;
+        defer[k++].resolve(buf.slice(off, off + len));
+      }
+    }).then(
+      () => {
+        const err = new P2PCacheError("protocol", `p2pcache: ${m.path}: HTTP range ${start}-${end - 1} ended short`);
+        while (k < defer.length) defer[k++].reject(err);
+      },
+      (e) => {
+        while (k < defer.length) defer[k++].reject(e);
+      }
+    );
+  }
+};
+var Streamer = class {
+  static {
+    __name(this, "Streamer");
+  }
+  constructor(deps) {
+    this._d = deps;
+  }
+  /**
+   * Start fetching path (clean). Resolves, once the manifest is known, with
+   * { response, done }: response is a Response (200, or 206 for a range)
+   * whose body streams verified bytes; done resolves with
+   * { manifest, bytes, info } when the body is complete (bytes: the span
+   * fetched) and rejects with the error that ended it. opts: signal,
+   * onProgress, range ([start, endInclusive] or an HTTP Range header
+   * string).
+   */
+  async open(path, opts = {}) {
+    const d = this._d;
+    if (d.isClosed()) throw closedError();
+    const t0 = now();
+    await d.ready?.();
+    const ctrl = new AbortController();
+    const signal = mergeSignals(mergeSignals(d.closeSignal, opts.signal), ctrl.signal);
+    const fst = {
+      path,
+      manifest: null,
+      sources: /* @__PURE__ */ new Map(),
+      loaded: 0,
+      verifyFailures: 0,
+      retries: 0,
+      transport: null,
+      framesBroken: false,
+      fallback: null
+    };
+    const fail = /* @__PURE__ */ __name((e) => {
+      if (d.isClosed()) return closedError();
+      if (opts.signal?.aborted) return abortError(opts.signal);
+      return e;
+    }, "fail");
+    let m;
+    try {
+      m = await this._manifest(path, signal, fst);
+    } catch (e) {
+      throw fail(e);
+    }
+    let range = opts.range ?? null;
+    if (typeof range === "string") range = parseRange(range, m.size);
+    if (range === "unsatisfiable" || range && !(range[0] >= 0 && range[1] >= range[0] && range[1] < m.size)) {
+      throw new P2PCacheError("bad_range", `p2pcache: ${path}: range not satisfiable in ${m.size} bytes`, { status: 416, path });
+    }
+    const n = m.chunks.length;
+    const first = range ? Math.floor(range[0] / m.chunkSize) : 0;
+    const last = range ? Math.floor(range[1] / m.chunkSize) : n - 1;
+    const lo = range ? range[0] : 0;
+    const hi = range ? range[1] + 1 : m.size;
+    let controller;
+    const body = new ReadableStream({
+      start: /* @__PURE__ */ __name((c) => {
+        controller = c;
+      }, "start"),
+      cancel: /* @__PURE__ */ __name((reason) => ctrl.abort(reason ?? new P2PCacheError("aborted", "p2pcache: body cancelled")), "cancel")
+    });
+    const headers = {
+      "content-type": m.contentType || "application/octet-stream",
+      "content-length": String(hi - lo),
+      "x-p2pcache-transport": fst.transport ?? "http",
+      "accept-ranges": "bytes"
+    };
+    if (m.etag) headers.etag = m.etag;
+    const lm = m.lastModified ? new Date(m.lastModified) : null;
+    if (lm && !isNaN(lm)) headers["last-modified"] = lm.toUTCString();
+    if (range) headers["content-range"] = `bytes ${lo}-${hi - 1}/${m.size}`;
+    const response = new Response(body, { status: range ? 206 : 200, headers });
+    const spans = new HttpSpans({
+      http: d.http,
+      m,
+      last,
+      signal,
+      count: /* @__PURE__ */ __name(() => d.link() ? 1 : HTTP_SPAN_CHUNKS, "count")
+    });
+    d.holdings.trackFile(m);
+    const done2 = transferChunks(m, {
+      first,
+      last,
+      getChunk: /* @__PURE__ */ __name((i, hash, sig, attempt) => this._chunk(fst, spans, path, i, hash, sig, attempt), "getChunk"),
+      localGet: /* @__PURE__ */ __name((h) => d.holdings.get(h), "localGet"),
+      localPut: /* @__PURE__ */ __name((h, b) => d.holdings.put(h, b, m), "localPut"),
+      onChunk: /* @__PURE__ */ __name(({ index, length, source }) => {
+        if (!fst.sources.has(index)) {
+          fst.sources.set(index, source);
+          d.stats.bySource[source] = (d.stats.bySource[source] ?? 0) + 1;
+          fst.loaded += length;
+        }
+        progress(opts.onProgress, { path, loaded: fst.loaded, total: hi - lo, index, source: fst.sources.get(index) }, d.log);
+      }, "onChunk"),
+      onRelease: /* @__PURE__ */ __name((i, bytes) => {
+        const off = chunkOffset(m, i);
+        const a = Math.max(lo, off) - off;
+        const b = Math.min(hi, off + bytes.length) - off;
+        try {
+          controller.enqueue(bytes.slice(a, b));
+        } catch {
+        }
+      }, "onRelease"),
+      onVerifyFailure: /* @__PURE__ */ __name((info) => d.onVerifyFailure(path, fst, info), "onVerifyFailure"),
+      maxInFlight: d.maxInFlight,
+      verifyRetries: 2,
+      // the third try goes over HTTP (see _chunk)
+      signal
+    }).then(
+      (bytes) => {
+        if (first === 0 && last === n - 1) d.holdings.fileComplete(m);
+        d.stats.files++;
+        d.stats.bytes += hi - lo;
+        try {
+          controller.close();
+        } catch {
+        }
+        return { manifest: m, bytes, info: this._info(path, fst, m, hi - lo, now() - t0) };
+      },
+      (e) => {
+        const err = fail(e);
+        try {
+          controller.error(err);
+        } catch {
+        }
+        throw err;
+      }
+    );
+    done2.catch(() => {
+    });
+    try {
+      Object.defineProperty(response, "p2pDone", { value: done2.then((r) => r.info), enumerable: true });
+      response.p2pDone.catch(() => {
+      });
+    } catch {
+    }
+    return { response, done: done2, manifest: m };
+  }
+  async _manifest(path, signal, fst) {
+    const d = this._d;
+    const link = d.link() ?? (d.linkWaitMs > 0 ? await d.awaitLink(d.linkWaitMs, signal) : null);
+    if (link) {
+      fst.transport = link.transport;
+      try {
+        return await d.manifestFramed(path, signal);
+      } catch (e) {
+        if (d.isClosed() || signal.aborted || TERMINAL.has(e?.code)) throw e;
+        d.log("info", `${path}: manifest over HTTP: ${e.message}`);
+        if (!LINK_LOST.has(e?.code)) {
+          fst.framesBroken = true;
+          fst.fallback = e;
+        }
+      }
+    }
+    fst.transport = "http";
+    return d.http.manifest(path, signal);
+  }
+  /** One chunk by the per-chunk ladder: frames if a link is up (and they have not failed for this file), else HTTP. */
+  async _chunk(fst, spans, path, i, hash, signal, attempt) {
+    const d = this._d;
+    if (attempt < 2 && !fst.framesBroken && d.link()) {
+      try {
+        const got = await d.chunkFramed(path, i, hash, signal);
+        if (got.transport === "webrtc-tcp" || !fst.transport || fst.transport === "http") fst.transport = got.transport ?? fst.transport;
+        return got;
+      } catch (e) {
+        if (d.isClosed() || signal.aborted || TERMINAL.has(e?.code) || e?.code === "busy" || e?.code === "stale") throw e;
+        if (!LINK_LOST.has(e?.code)) {
+          fst.framesBroken = true;
+          fst.fallback ??= e;
+          d.log("info", `${path}: the rest over HTTP: ${e.message}`);
+        }
+      }
+    }
+    return { bytes: await spans.get(i), source: "http" };
+  }
+  _info(path, fst, m, bytes, ms) {
+    const bySource = { relay: 0, peer: 0, origin: 0, http: 0, local: 0 };
+    for (const s of fst.sources.values()) bySource[s] = (bySource[s] ?? 0) + 1;
+    let source = "relay";
+    let most = -1;
+    for (const [k, v] of Object.entries(bySource)) {
+      if (v > most) {
+        most = v;
+        source = k;
+      }
+    }
+    const transport = bySource.http === fst.sources.size && fst.sources.size > 0 ? "http" : fst.transport ?? "http";
+    return Object.freeze({
+      path,
+      transport,
+      source,
+      ms: Math.round(ms * 10) / 10,
+      bytes,
+      chunks: fst.sources.size,
+      bySource: Object.freeze(bySource),
+      verified: true,
+      verifyFailures: fst.verifyFailures,
+      retries: fst.retries,
+      fallbackReason: fst.fallback?.message ?? null,
+      sha256: m.sha256
+    });
+  }
+};
+
+// src/sw/bridge.js
+async function serveWorkerRequest(client, msg, port) {
+  const post = /* @__PURE__ */ __name((m, transfer) => {
+    try {
+      port.postMessage(m, transfer);
+    } catch {
+    }
+  }, "post");
+  if (msg.relay !== client.relay || typeof msg.path !== "string") {
+    post({ type: "error", message: "not a request for this client", code: "unsupported" });
+    return;
+  }
+  const ctrl = new AbortController();
+  port.onmessage = (ev) => {
+    if (ev.data?.type === "cancel") ctrl.abort(abortError(ctrl.signal));
+  };
+  post({ type: "accept" });
+  try {
+    const res = await client.fetch(msg.path, { stream: true, range: msg.range || void 0, signal: ctrl.signal });
+    const headers = {};
+    res.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
+    post({ type: "head", status: res.status, headers });
+    const reader = res.body.getReader();
+    for (; ; ) {
+      const { done: done2, value } = await reader.read();
+      if (done2) break;
+      if (ctrl.signal.aborted) {
+        reader.cancel().catch(() => {
+        });
+        return;
+      }
+      const copy = value.slice();
+      post({ type: "chunk", bytes: copy.buffer }, [copy.buffer]);
+    }
+    post({ type: "end" });
+  } catch (e) {
+    if (!ctrl.signal.aborted) post({ type: "error", message: String(e?.message ?? e), code: e?.code ?? "error" });
+  } finally {
+    port.onmessage = null;
+    try {
+      port.close();
+    } catch {
+    }
+  }
+}
+__name(serveWorkerRequest, "serveWorkerRequest");
+function answerWorker(client, container = globalThis.navigator?.serviceWorker) {
+  if (!container) return { stop() {
+  } };
+  const onMessage = /* @__PURE__ */ __name((ev) => {
+    if (ev.data?.type === FETCH && ev.ports?.[0]) serveWorkerRequest(client, ev.data, ev.ports[0]);
+  }, "onMessage");
+  const sayReady = /* @__PURE__ */ __name(() => {
+    try {
+      container.controller?.postMessage({ type: READY, relay: client.relay });
+    } catch {
+    }
+  }, "sayReady");
+  container.addEventListener("message", onMessage);
+  container.addEventListener("controllerchange", sayReady);
+  container.startMessages?.();
+  sayReady();
+  return {
+    stop() {
+      container.removeEventListener("message", onMessage);
+      container.removeEventListener("controllerchange", sayReady);
+    }
+  };
+}
+__name(answerWorker, "answerWorker");
+async function registerWorker(client, scriptURL, { container = globalThis.navigator?.serviceWorker, base = globalThis.location?.href, timeoutMs = 5e3, log = /* @__PURE__ */ __name(() => {
+}, "log") } = {}) {
+  if (!container) return { registration: null, controlled: false, error: "no service workers here (an insecure origin?)" };
+  let registration = null;
+  try {
+    registration = await container.register(workerURL(scriptURL, client.relay, base));
+    if (!container.controller) {
+      let t;
+      await Promise.race([
+        new Promise((r) => container.addEventListener("controllerchange", r, { once: true })),
+        new Promise((r) => t = setTimeout(r, timeoutMs))
+      ]);
+      clearTimeout(t);
+    }
+  } catch (e) {
+    log("warn", `service worker: ${e?.message ?? e}`);
+    return { registration, controlled: !!container.controller, error: String(e?.message ?? e) };
+  }
+  try {
+    container.controller?.postMessage({ type: READY, relay: client.relay });
+  } catch {
+  }
+  return { registration, controlled: !!container.controller, error: null };
+}
+__name(registerWorker, "registerWorker");
 
 // src/client.js
 var VERSION = "0.1.0";
@@ -2313,6 +3506,7 @@ var DEFAULTS = Object.freeze({
   timeoutMs: 5e3,
   serve: true,
   peerCacheBytes: 64 << 20,
+  storeBytes: DEFAULT_STORE_BYTES,
   maxInFlight: 8,
   maxRequests: 24,
   requestTimeoutMs: 15e3,
@@ -2324,7 +3518,8 @@ var DEFAULTS = Object.freeze({
   backoffMaxMs: 8e3
 });
 var TRANSPORTS = ["webrtc-tcp", "websocket", "http"];
-var TERMINAL = /* @__PURE__ */ new Set(["not_found", "forbidden", "bad_path", "too_large", "aborted", "closed"]);
+var STORE_OPEN_WAIT_MS = 1e3;
+var TERMINAL2 = /* @__PURE__ */ new Set(["not_found", "forbidden", "bad_path", "too_large", "aborted", "closed"]);
 var RETRY_ON_LINK = /* @__PURE__ */ new Set(["disconnected", "timeout"]);
 function defaultRelay() {
   try {
@@ -2354,6 +3549,7 @@ var Client = class extends EventTargetBase {
   }
   constructor(options = {}) {
     super();
+    const self = this;
     const o = { ...DEFAULTS, ...options };
     const relay = o.relay ?? defaultRelay();
     if (!relay) {
@@ -2370,26 +3566,35 @@ var Client = class extends EventTargetBase {
     }
     this.relay = u.origin + u.pathname.replace(/\/+$/, "");
     this._opts = o;
-    const token = o.token ?? null;
-    const ws = new URL(this.relay + "/ws");
-    ws.protocol = u.protocol === "https:" ? "wss:" : "ws:";
-    if (token) ws.searchParams.set("access_token", token);
+    const token = tokenSource(o.token);
+    this._token = token;
+    const wsBase = new URL(this.relay + "/ws");
+    wsBase.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    const wsURL = /* @__PURE__ */ __name(async () => {
+      const ws = new URL(wsBase);
+      const t = await token();
+      if (t) ws.searchParams.set("access_token", t);
+      return ws.toString();
+    }, "wsURL");
     const transports = o.transports ?? TRANSPORTS;
     const allowRTC = transports.includes("webrtc-tcp") && o.RTCPeerConnection !== null;
     const wsFrames = transports.includes("websocket");
     this._allowWS = wsFrames || allowRTC;
     this._timeoutMs = o.timeoutMs;
+    this._early = o.early ?? !!o.serviceWorker;
     this._log = makeLog(o.log === true ? consoleLog : o.log);
     this._onErrorOpt = typeof o.onError === "function" ? o.onError : null;
     this._closed = false;
     this._closeCtrl = new AbortController();
     this._urls = new ObjectURLs();
     this._observers = /* @__PURE__ */ new Set();
-    this._stats = { files: 0, bytes: 0, bySource: emptySources(), verifyFailures: 0 };
+    this._cleanups = [];
+    this.serviceWorker = null;
+    this._stats = { files: 0, bytes: 0, bySource: emptySources(), verifyFailures: 0, sourcesKnown: false };
     this._conn = new Connection({
       WebSocket: o.WebSocket ?? globalThis.WebSocket ?? null,
       RTCPeerConnection: allowRTC ? o.RTCPeerConnection ?? globalThis.RTCPeerConnection ?? null : null,
-      wsURL: ws.toString(),
+      wsURL,
       serve: o.serve !== false,
       wsFrames,
       useWS: this._allowWS,
@@ -2429,9 +3634,49 @@ var Client = class extends EventTargetBase {
       haveLink: /* @__PURE__ */ __name(() => this._conn.dataChannelLink(), "haveLink"),
       maxMessageSize: /* @__PURE__ */ __name(() => this._conn.hello?.maxMessageSize, "maxMessageSize")
     });
+    this._storeReady = ChunkStore.open({
+      indexedDB: o.indexedDB === void 0 ? globalThis.indexedDB : o.indexedDB,
+      maxBytes: o.storeBytes,
+      relay: this.relay,
+      onEvict: /* @__PURE__ */ __name((h) => this._holdings.storeEvicted(h), "onEvict"),
+      log: this._log
+    }).then(
+      (store) => {
+        if (store && this._closed) store.close();
+        else if (store) this._holdings.attachStore(store);
+      },
+      () => {
+      }
+    );
+    this._storeWait = new Promise((resolve) => {
+      const t = setTimeout(resolve, STORE_OPEN_WAIT_MS);
+      this._storeReady.then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    this._streamer = new Streamer({
+      ready: /* @__PURE__ */ __name(() => this._storeWait, "ready"),
+      link: /* @__PURE__ */ __name(() => this._conn.link(), "link"),
+      awaitLink: /* @__PURE__ */ __name((ms, signal) => this._allowWS && this._conn.hopeful ? this._conn.awaitLink(ms, signal) : null, "awaitLink"),
+      linkWaitMs: o.linkWaitMs ?? (o.serviceWorker ? LINK_WAIT_MS : 0),
+      manifestFramed: /* @__PURE__ */ __name((path, signal) => this._framedManifest(path, signal), "manifestFramed"),
+      chunkFramed: /* @__PURE__ */ __name((path, i, hash, signal) => this._framedChunk(path, i, hash, signal), "chunkFramed"),
+      get http() {
+        return self._http;
+      },
+      holdings: this._holdings,
+      stats: this._stats,
+      onVerifyFailure: /* @__PURE__ */ __name((path, fst, info) => this._verifyFailure(path, fst, info), "onVerifyFailure"),
+      isClosed: /* @__PURE__ */ __name(() => this._closed, "isClosed"),
+      closeSignal: this._closeCtrl.signal,
+      maxInFlight: o.maxInFlight,
+      log: this._log
+    });
     this._http = new HttpFallback({
       relay: this.relay,
-      token,
+      token: staticToken(o.token),
+      tokenSource: token,
       fetch: o.fetch ?? globalThis.fetch?.bind(globalThis),
       isClosed: /* @__PURE__ */ __name(() => this._closed, "isClosed"),
       onVerifyFailure: /* @__PURE__ */ __name((path, fst, info) => this._verifyFailure(path, fst, info), "onVerifyFailure"),
@@ -2485,6 +3730,13 @@ var Client = class extends EventTargetBase {
     );
     return parseManifest(bytes, path);
   }
+  /** One chunk over frames: { bytes, source } with the source the relay stated (CHUNK flags). */
+  async _framedChunk(path, index, hash, signal) {
+    const info = {};
+    const bytes = await this._requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info);
+    if (info.source) this._stats.sourcesKnown = true;
+    return { bytes, source: chunkSourceName(info.source), transport: info.transport };
+  }
   /** Fetch one file over frames; fst carries per-fetch accounting across retries. */
   async _fetchFramed(path, fst, onProgress, signal) {
     const holdings = this._holdings;
@@ -2499,10 +3751,7 @@ var Client = class extends EventTargetBase {
       holdings.trackFile(m);
       try {
         const bytes = await transferChunks(m, {
-          getChunk: /* @__PURE__ */ __name(async (index, hash, sig) => ({
-            bytes: await this._requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, sig),
-            source: "relay"
-          }), "getChunk"),
+          getChunk: /* @__PURE__ */ __name((index, hash, sig) => this._framedChunk(path, index, hash, sig), "getChunk"),
           localGet: /* @__PURE__ */ __name((h) => holdings.get(h), "localGet"),
           localPut: /* @__PURE__ */ __name((h, b) => holdings.put(h, b, m), "localPut"),
           onChunk: /* @__PURE__ */ __name(({ index, length, source }) => {
@@ -2544,6 +3793,7 @@ var Client = class extends EventTargetBase {
   async fetch(path, opts = {}) {
     const clean = normalizePath(path);
     if (this._closed) throw closedError();
+    if (opts.stream || opts.range || this._early) return this._fetchStreamed(clean, opts);
     const t0 = now();
     const conn = this._conn;
     const signal = mergeSignals(this._closeCtrl.signal, opts.signal);
@@ -2583,7 +3833,7 @@ var Client = class extends EventTargetBase {
               break;
             } catch (e) {
               if (this._closed || signal.aborted) rethrow(e);
-              if (TERMINAL.has(e?.code)) throw e;
+              if (TERMINAL2.has(e?.code)) throw e;
               if (RETRY_ON_LINK.has(e?.code) && fst.retries < 4 && recovering()) {
                 fst.retries++;
                 wait = Math.min(this._timeoutMs, recoverUntil - now());
@@ -2616,6 +3866,40 @@ var Client = class extends EventTargetBase {
       rethrow(e);
     }
     return this._respond(clean, fst, result, now() - t0);
+  }
+  /**
+   * The streamed path (stream, range or early): resolves at the manifest
+   * with a streaming Response; without opts.stream (early mode), once the
+   * whole body is verified, as a buffered Response like the ladder's.
+   */
+  async _fetchStreamed(clean, opts) {
+    const { response, done: done2 } = await this._streamer.open(clean, opts);
+    if (opts.stream || opts.range) return response;
+    const { manifest, bytes, info } = await done2;
+    this._stats.files--;
+    this._stats.bytes -= bytes.length;
+    return this._respondWith(clean, manifest, bytes, info);
+  }
+  /** A buffered Response for a streamed fetch's result (info: its FetchInfo). */
+  _respondWith(path, m, bytes, info) {
+    this._stats.files++;
+    this._stats.bytes += bytes.length;
+    const headers = {
+      "content-type": m.contentType || "application/octet-stream",
+      "content-length": String(bytes.length),
+      "x-p2pcache-source": info.source,
+      "x-p2pcache-transport": info.transport
+    };
+    if (m.etag) headers.etag = m.etag;
+    const lm = m.lastModified ? new Date(m.lastModified) : null;
+    if (lm && !isNaN(lm)) headers["last-modified"] = lm.toUTCString();
+    const res = new Response(new Blob([bytes], { type: headers["content-type"] }), { status: 200, headers });
+    try {
+      Object.defineProperty(res, "p2p", { value: info, enumerable: true });
+      Object.defineProperty(res, "p2pDone", { value: Promise.resolve(info), enumerable: true });
+    } catch {
+    }
+    return res;
   }
   _respond(path, fst, { manifest: m, bytes }, ms) {
     this._stats.files++;
@@ -2665,9 +3949,20 @@ var Client = class extends EventTargetBase {
     }
     return res;
   }
-  /** Fetch a file and return an object URL for it, revoked by close() or revokeObjectURL(). */
+  /**
+   * Fetch a file and return a URL for it to use as an element's src: an
+   * object URL (revoked by close() or revokeObjectURL()) when its content
+   * type is passive (passive.js: raster images, audio, video, fonts) or the
+   * client has allowActiveTypes; otherwise the relay's /files URL, which
+   * the browser loads from the relay's origin under its headers.
+   */
   async objectURL(path, opts = {}) {
     const res = await this.fetch(path, opts);
+    if (!this._opts.allowActiveTypes && !isPassiveType(res.headers.get("content-type"))) {
+      res.body?.cancel?.().catch(() => {
+      });
+      return this._http.freshURL("files", normalizePath(path));
+    }
     const blob = await res.blob();
     if (this._closed) throw closedError();
     return this._urls.create(blob);
@@ -2690,7 +3985,9 @@ var Client = class extends EventTargetBase {
       isClosed: /* @__PURE__ */ __name(() => this._closed, "isClosed"),
       urls: this._urls,
       observers: this._observers,
-      log: this._log
+      log: this._log,
+      allowActiveTypes: this._opts.allowActiveTypes === true,
+      fileURL: /* @__PURE__ */ __name((path) => this._http.freshURL("files", normalizePath(path)), "fileURL")
     };
     return autoload(host, root, opts);
   }
@@ -2705,6 +4002,7 @@ var Client = class extends EventTargetBase {
       files: s.files,
       bytes: s.bytes,
       bySource: { ...s.bySource },
+      sourcesKnown: s.sourcesKnown,
       verifyFailures: s.verifyFailures,
       peerId: conn.hello?.peerId ?? null,
       connected: !!conn.link(),
@@ -2712,6 +4010,7 @@ var Client = class extends EventTargetBase {
       reconnects: conn.reconnects,
       inFlight: this._requests.size,
       cache: this._holdings.cacheStats(),
+      store: this._holdings.storeStats(),
       served: this._holdings.servedStats(),
       connect: conn.connectTimes ? { ...conn.connectTimes } : null
     };
@@ -2736,11 +4035,27 @@ var Client = class extends EventTargetBase {
     this._observers.clear();
     this._urls.revokeAll();
     this._holdings.close();
+    for (const f of this._cleanups.splice(0)) {
+      try {
+        f();
+      } catch {
+      }
+    }
   }
 };
 async function connect(options = {}) {
   const c = new Client(options);
-  await c._conn.start();
+  if (options.serviceWorker) c._cleanups.push(answerWorker(c).stop);
+  const started = c._conn.start();
+  await c._storeWait;
+  const early = options.early ?? !!options.serviceWorker;
+  if (options.serviceWorker) {
+    const sw = await registerWorker(c, options.serviceWorker, { timeoutMs: c._timeoutMs, log: c._log });
+    c.serviceWorker = Object.freeze(sw);
+  }
+  if (early) started.catch(() => {
+  });
+  else await started;
   return c;
 }
 __name(connect, "connect");

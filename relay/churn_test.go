@@ -171,7 +171,7 @@ func TestStuckConsumer(t *testing.T) {
 	}
 	defer stuck.Close()
 	stuckID := stuck.ID()
-	stuck.StopReading()
+	stuck.StopReadingForTest()
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)

@@ -29,15 +29,24 @@ import (
 // maxCoalesce bounds the bytes a coalescedConn holds unsent.
 const maxCoalesce = 64 << 10
 
-// coalescingListener wraps every accepted connection in a coalescedConn.
-type coalescingListener struct{ net.Listener }
+// iceListener wraps every accepted ICE-TCP connection: its resets read as
+// its end (resetAsEOF), and, with coalesce, its writes are batched
+// (coalescedConn).
+type iceListener struct {
+	net.Listener
+	coalesce bool
+}
 
-func (l coalescingListener) Accept() (net.Conn, error) {
+func (l iceListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return newCoalescedConn(c), nil
+	c = resetAsEOF{c}
+	if l.coalesce {
+		c = newCoalescedConn(c)
+	}
+	return c, nil
 }
 
 type coalescedConn struct {

@@ -1,11 +1,23 @@
 package relay
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/p2pcache/p2pcache/cache"
+	"github.com/p2pcache/p2pcache/relay/wire"
 )
+
+// DefaultPeerMemory is Config.PeerMemory's default: what one connected peer
+// costs beyond the answers the budget holds for it, rounded up. Measured in
+// the soak (soak_test.go): 270 KiB of RSS an idle peer (its WebRTC stack,
+// goroutine stacks, the data channel's 64 KiB read buffer), to which a busy
+// one adds up to ~200 KiB unbudgeted (its ICE-TCP write batch, pion's
+// per-fragment bookkeeping).
+const DefaultPeerMemory = 512 << 10
 
 // Config holds a Relay's optional settings. The zero value is usable.
 type Config struct {
@@ -66,17 +78,44 @@ type Config struct {
 	// MaxHolderEntries bounds the (chunk, peer) pairs learnt from HAVE
 	// frames. Zero means 1 << 20 (~100 MB of index at most).
 	MaxHolderEntries int
+	// MaxHolderEntriesPerPeer bounds the pairs one peer may hold in the
+	// index, so that one peer cannot fill it and leave the others'
+	// announcements unindexed. Zero means MaxHolderEntries/16 (64 Ki pairs
+	// by default: 4 GiB of 64 KiB chunks); at most MaxHolderEntries.
+	MaxHolderEntriesPerPeer int
+	// HaveRate bounds the chunks one peer may announce per second, counted
+	// over its HAVE frames (each costs its chunk count, at most one
+	// second's worth); past it HAVEs are dropped and counted. Zero means
+	// 16384 (1 GiB of 64 KiB chunks a second).
+	HaveRate int
 
-	// NoWriteCoalescing writes each ICE-TCP packet with its own syscall, as
+	// Budget, if set, is the process-wide memory budget the relay reserves
+	// from, the same one the cache's manifest builds use (cache.Config.Budget):
+	// each peer's allowance (PeerMemory) for its life, from admission (Admit,
+	// Accept) to the end of its teardown; every answer queued for a peer
+	// until the peer has acknowledged its bytes (the data channel's buffered
+	// amount) or it is dropped; every chunk pulled from a peer while it is
+	// in flight. Answers wait for their bytes (backpressure); a peer whose
+	// allowance is not free is refused with ErrOverloaded. Nil means
+	// unbounded.
+	Budget *cache.Budget
+	// PressureTimeout: with a Budget that others are waiting for, a peer
+	// whose data channel has drained nothing for this long is dropped as a
+	// slow consumer (without waiters, IdleTimeout applies), so that peers
+	// that stopped reading give their memory to those that read. Zero means
+	// 5 s.
+	PressureTimeout time.Duration
+	// PeerMemory is a peer's allowance: what a connected peer costs beyond
+	// the answers queued for it (its WebRTC stack's state and buffers, its
+	// goroutines, its control queues), reserved from Budget for the peer's
+	// life. Zero means DefaultPeerMemory; at most Budget's Max.
+	PeerMemory int64
+
+	// noWriteCoalescing writes each ICE-TCP packet with its own syscall, as
 	// pion does; the zero value batches the packets queued behind a write in
-	// progress into the next one (see coalesce.go). For A/B measurements.
-	NoWriteCoalescing bool
-
-	// Corrupt is fault injection for end-to-end tests of clients: when set,
-	// every chunk the relay sends passes through it (path as requested, may
-	// be empty for a by-hash request) and goes out as the bytes it returns.
-	// The cache is untouched. Nil means chunks go out as cached.
-	Corrupt func(path string, index uint32, data []byte) []byte
+	// progress into the next one (see coalesce.go). For the A/B benchmark
+	// (export_test.go).
+	noWriteCoalescing bool
 }
 
 // Validate reports the first out-of-range field.
@@ -97,9 +136,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: negative peer timeout or ban duration", ErrBadConfig)
 	case c.BanStrikes < 0 || c.MaxUploads < 0 || c.UploadRate < 0 || c.MaxHolderEntries < 0:
 		return fmt.Errorf("%w: negative BanStrikes, MaxUploads, UploadRate or MaxHolderEntries", ErrBadConfig)
+	case c.MaxHolderEntriesPerPeer < 0 || c.HaveRate < 0:
+		return fmt.Errorf("%w: negative MaxHolderEntriesPerPeer or HaveRate", ErrBadConfig)
+	case c.MaxHolderEntries != 0 && c.MaxHolderEntriesPerPeer > c.MaxHolderEntries:
+		return fmt.Errorf("%w: MaxHolderEntriesPerPeer %d above MaxHolderEntries %d", ErrBadConfig, c.MaxHolderEntriesPerPeer, c.MaxHolderEntries)
+	case c.PeerMemory < 0:
+		return fmt.Errorf("%w: negative PeerMemory", ErrBadConfig)
+	case c.Budget != nil && cmp.Or(c.PeerMemory, DefaultPeerMemory)+wire.MaxMessageSize > c.Budget.Max():
+		return fmt.Errorf("%w: a memory budget of %d bytes holds not even one peer (PeerMemory %d) and one frame", ErrBadConfig, c.Budget.Max(), cmp.Or(c.PeerMemory, DefaultPeerMemory))
 	case c.SignalQueue < 0:
 		return fmt.Errorf("%w: negative SignalQueue", ErrBadConfig)
-	case c.HandshakeTimeout < 0 || c.PingInterval < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 ||
+	case c.HandshakeTimeout < 0 || c.PingInterval < 0 || c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.PressureTimeout < 0 ||
 		c.ICEDisconnectedTimeout < 0 || c.ICEFailedTimeout < 0 || c.ICEKeepalive < 0:
 		return fmt.Errorf("%w: negative duration", ErrBadConfig)
 	}
@@ -133,6 +180,7 @@ func (c Config) withDefaults() Config {
 	def(&c.HandshakeTimeout, 5*time.Second)
 	def(&c.PingInterval, time.Second)
 	def(&c.IdleTimeout, 30*time.Second)
+	def(&c.PressureTimeout, 5*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.ICEDisconnectedTimeout, 5*time.Second)
 	def(&c.ICEFailedTimeout, 30*time.Second)
@@ -147,6 +195,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxHolderEntries == 0 {
 		c.MaxHolderEntries = 1 << 20
+	}
+	if c.MaxHolderEntriesPerPeer == 0 {
+		c.MaxHolderEntriesPerPeer = max(1, c.MaxHolderEntries/16)
+	}
+	if c.HaveRate == 0 {
+		c.HaveRate = 16384
+	}
+	if c.PeerMemory == 0 {
+		c.PeerMemory = DefaultPeerMemory
 	}
 	return c
 }

@@ -27,7 +27,11 @@ func cpuTime() time.Duration {
 func BenchmarkFetchWarm(b *testing.B) {
 	files := map[string][]byte{"64k.bin": randomBytes(7, 64<<10), "4m.bin": randomBytes(8, 4<<20)}
 	for _, coalesce := range []bool{true, false} {
-		tr := startRelay(b, files, cache.Config{}, func(c *relay.Config) { c.NoWriteCoalescing = !coalesce })
+		opt := func(*relay.Config) {}
+		if !coalesce {
+			opt = relay.NoWriteCoalescing
+		}
+		tr := startRelay(b, files, cache.Config{}, opt)
 		ctx := context.Background()
 		p, err := peer.Dial(ctx, tr.url, peer.Options{NoServe: true})
 		if err != nil {

@@ -29,7 +29,9 @@ import (
 //     instead of in pion's callback.
 //   - ICE timeouts: the defaults notice a dead peer after ~30 s.
 //   - write coalescing on each ICE-TCP connection (coalesce.go): the packets
-//     queued behind a write in progress go out in one syscall.
+//     queued behind a write in progress go out in one syscall; and a peer's
+//     reset of one of its connections reads as its end (resetconn.go), or
+//     pion stops reading the peer's other connections too.
 //   - SCTP tuned for running over TCP (wire.TuneSCTP).
 //   - the TCPMux's first-STUN timeout: a connection that never sends a STUN
 //     binding request is closed after 5 s, not pion's 30.
@@ -83,9 +85,7 @@ func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, 
 	}
 	se.SetDTLSInsecureSkipHelloVerify(true)
 	se.EnableSctpSnap(true)
-	if !cfg.NoWriteCoalescing {
-		l = coalescingListener{l}
-	}
+	l = iceListener{Listener: l, coalesce: !cfg.noWriteCoalescing}
 	mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{
 		Listener:                     l,
 		Logger:                       lf.NewLogger("ice-tcp"),

@@ -36,12 +36,30 @@ var (
 	descBytesSent     = prometheus.NewDesc("p2pcache_bytes_sent_total", "Bytes sent to peers (frames, both transports).", nil, nil)
 	descRejected      = prometheus.NewDesc("p2pcache_rejected_total", "Things refused or dropped, by reason.", []string{"reason"}, nil)
 	descHolderIndex   = prometheus.NewDesc("p2pcache_holder_index_entries", "(chunk, peer) pairs known from peers' HAVE frames.", nil, nil)
+	descNegHits       = prometheus.NewDesc("p2pcache_cache_negative_hits_total", "Manifest requests answered not found from the negative cache.", nil, nil)
+	descNegEntries    = prometheus.NewDesc("p2pcache_cache_negative_entries", "Missing paths remembered by the negative cache.", nil, nil)
+
+	// The memory budget shared by the cache and the relay (Config.Budget),
+	// exported here, its one registration, when there is one.
+	descBudgetMax      = prometheus.NewDesc("p2pcache_memory_budget_bytes", "The memory budget (--max-memory less the chunk cache).", nil, nil)
+	descBudgetInUse    = prometheus.NewDesc("p2pcache_memory_budget_in_use_bytes", "Bytes reserved from the memory budget now.", nil, nil)
+	descBudgetPeak     = prometheus.NewDesc("p2pcache_memory_budget_peak_bytes", "Most bytes reserved from the memory budget at once.", nil, nil)
+	descBudgetWaiting  = prometheus.NewDesc("p2pcache_memory_budget_waiting", "Reservations waiting for memory now.", nil, nil)
+	descBudgetWaits    = prometheus.NewDesc("p2pcache_memory_budget_waits_total", "Reservations that had to wait for memory.", nil, nil)
+	descBudgetTimeouts = prometheus.NewDesc("p2pcache_memory_budget_timeouts_total", "Reservations given up: their deadline came before the memory.", nil, nil)
+	descBudgetRefusals = prometheus.NewDesc("p2pcache_memory_budget_refusals_total", "Reservations refused at once: larger than the whole budget.", nil, nil)
 )
 
 func (c relayCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descChunksServed, descOriginFetches, descOriginBytes, descOriginErrors, descOriginRetries, descPeerFetches, descPeers,
-		descDataChannels, descBans, descCacheBytes, descCacheChunks, descEvictions, descBytesSent, descRejected, descHolderIndex} {
+		descDataChannels, descBans, descCacheBytes, descCacheChunks, descEvictions, descBytesSent, descRejected, descHolderIndex,
+		descNegHits, descNegEntries} {
 		ch <- d
+	}
+	if c.r.cfg.Budget != nil {
+		for _, d := range []*prometheus.Desc{descBudgetMax, descBudgetInUse, descBudgetPeak, descBudgetWaiting, descBudgetWaits, descBudgetTimeouts, descBudgetRefusals} {
+			ch <- d
+		}
 	}
 	c.r.rttHist.Describe(ch)
 }
@@ -76,9 +94,23 @@ func (c relayCollector) Collect(ch chan<- prometheus.Metric) {
 		"bad_frame": st.BadFrames, "bad_signal": st.BadSignals, "busy": st.Busy, "pong_dropped": st.PongDrops,
 		"slow_consumer": st.SlowConsumers, "banned": st.Refused, "holder_index_full": st.HolderDrops,
 		"peer_bytes_rejected": cs.PeerRejects, "extra_data_channel": st.ExtraChannels, "rate_limited": st.RateLimited,
+		"ping_dropped": st.PingDrops, "bad_pong": st.BadPongs, "have_rate_limited": st.HaveDrops,
+		"overloaded": st.Overloaded, "token_expired": st.Expired, "memory_busy": st.MemoryBusy,
 	} {
 		counter(descRejected, n, reason)
 	}
 	gauge(descHolderIndex, float64(st.HolderIndex))
+	counter(descNegHits, cs.NegativeHits)
+	gauge(descNegEntries, float64(cs.NegativeEntries))
+	if b := c.r.cfg.Budget; b != nil {
+		bs := b.Stats()
+		gauge(descBudgetMax, float64(bs.Max))
+		gauge(descBudgetInUse, float64(bs.InUse))
+		gauge(descBudgetPeak, float64(bs.Peak))
+		gauge(descBudgetWaiting, float64(bs.Waiting))
+		counter(descBudgetWaits, bs.Waits)
+		counter(descBudgetTimeouts, bs.Timeouts)
+		counter(descBudgetRefusals, bs.Refusals)
+	}
 	c.r.rttHist.Collect(ch)
 }

@@ -276,3 +276,47 @@ func TestPeerFetchDisabled(t *testing.T) {
 		t.Errorf("peer A served %d chunks with peer fetch off", a.Served())
 	}
 }
+
+// TestRequesterNeverAsked: a peer asking for a chunk the relay no longer
+// holds is never asked for it itself, even when it is the only holder the
+// relay knows: the miss goes to the origin.
+func TestRequesterNeverAsked(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	img := randomBytes(11, 6*wire.MaxChunkSize)
+	tr := startRelay(t, map[string][]byte{"r.png": img}, cache.Config{MaxBytes: wire.MaxChunkSize}, patientPeers)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := dial(t, ctx, tr, "a", peer.Options{})
+	if _, err := a.Fetch(ctx, "r.png"); err != nil {
+		t.Fatal(err)
+	}
+	waitHolders(t, tr, 6)
+	before := tr.relay.Stats()
+	for _, get := range []func() error{
+		func() error { _, err := a.Fetch(ctx, "r.png"); return err },
+		func() error { // by hash alone: the cache finds the manifest that lists it
+			m, err := a.FetchManifest(ctx, "r.png")
+			if err != nil {
+				return err
+			}
+			byHash := *m
+			byHash.Path = ""
+			_, err = a.FetchChunk(ctx, &byHash, 0)
+			return err
+		},
+	} {
+		if err := get(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := tr.relay.Stats()
+	if a.Served() != 0 || after.ChunksBySource["peer"] != before.ChunksBySource["peer"] {
+		t.Errorf("the requester served %d chunks to itself", a.Served())
+	}
+	if n := after.PeerFetches["ok"] + after.PeerFetches["gone"] + after.PeerFetches["timeout"]; n != 0 {
+		t.Errorf("the relay asked a peer %d times, want never: %v", n, after.PeerFetches)
+	}
+	if after.ChunksBySource["origin"] == before.ChunksBySource["origin"] {
+		t.Error("no chunk came from the origin")
+	}
+}

@@ -2,12 +2,9 @@ package relay
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,7 +12,6 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/p2pcache/p2pcache/cache"
 	"github.com/p2pcache/p2pcache/relay/wire"
@@ -39,68 +35,51 @@ type Relay struct {
 	holders *holders
 	rttHist prometheus.Histogram
 
+	// chunkFault, when set, rewrites every chunk on its way to a peer:
+	// fault injection for tests of clients (export_test.go, and faults.go
+	// under the p2pcache_faults build tag). The cache is untouched.
+	chunkFault atomic.Pointer[chunkFaultFunc]
+
 	mu       sync.Mutex // guards the following
 	sessions map[*session]struct{}
 	bans     map[string]time.Time // identity → banned until
 	closed   bool
 
-	draining atomic.Bool // Shutdown began: no new peers or requests
+	draining atomic.Bool // Shutdown began: no new peers
+
+	budgetWaits    atomic.Uint64 // the budget's Waits when memoryWanted last looked
+	memoryWantedAt atomic.Int64  // Unix ns when memoryWanted last saw a wait
 
 	stats counters
 }
 
-// counters are the relay's cumulative counts; Stats copies them.
-type counters struct {
-	sessions, dataChannels                                             atomic.Uint64
-	chunksCache, chunksOrigin, chunksPeer                              atomic.Uint64
-	bytesSent, files                                                   atomic.Uint64
-	badFrames, badSignals, busy, rateLimited, pongDrops, slowConsumers atomic.Uint64
-	requestErrors                                                      atomic.Uint64
-	peerFetches                                                        [numFetchResults]atomic.Uint64
-	bans, refused, extraChannels                                       atomic.Uint64
+// chunkFaultFunc rewrites chunk index of path (as requested; empty for a
+// by-hash request) before it is sent, returning the bytes to send.
+type chunkFaultFunc func(path string, index uint32, data []byte) []byte
+
+// setChunkFault installs fn as the chunk fault; nil removes it. Only test
+// builds call it (export_test.go, faults.go).
+func (r *Relay) setChunkFault(fn chunkFaultFunc) {
+	if fn == nil {
+		r.chunkFault.Store(nil)
+		return
+	}
+	r.chunkFault.Store(&fn)
 }
 
-// Results of asking a peer for a chunk.
-const (
-	fetchOK = iota
-	fetchTimeout
-	fetchHashMismatch
-	fetchGone
-	numFetchResults
-)
-
-var fetchResultNames = [numFetchResults]string{"ok", "timeout", "hash_mismatch", "gone"}
-
-func (c *counters) peerFetch(result int) { c.peerFetches[result].Add(1) }
-
-// Stats is a snapshot of the relay's counters.
-type Stats struct {
-	Peers          int    // peers connected now (WebSocket open)
-	DataChannels   int    // of them, with an open data channel
-	Sessions       uint64 // peers accepted since start
-	ChunksBySource map[string]uint64
-	BytesSent      uint64 // chunk and manifest bytes sent to peers
-	Files          uint64 // GET_FILE requests completed
-	BadFrames      uint64 // wire frames that failed to decode
-	BadSignals     uint64 // signaling messages refused
-	Busy           uint64 // requests refused: too many in flight
-	PongDrops      uint64 // PONGs dropped: the peer's control queue was full
-	SlowConsumers  uint64 // peers dropped for not draining their queue
-	RequestErrors  uint64 // requests answered with ERROR
-	// PeerFetches counts chunk requests to peers by result: ok, timeout,
-	// hash_mismatch, gone.
-	PeerFetches   map[string]uint64
-	Bans          uint64 // peers banned for bad bytes
-	Refused       uint64 // connections refused: banned identity
-	ExtraChannels uint64 // data channels beyond the one, refused
-	RateLimited   uint64 // requests refused: over the peer's RequestRate
-	HolderIndex   int    // (chunk, peer) pairs known from HAVE frames
-	HolderDrops   uint64 // HAVE entries dropped: the index was full
-}
-
-// New returns a relay serving c over ICE-TCP on ice. The relay takes the
-// listener over: it accepts ICE-TCP connections on it and closes it on
+// New returns a relay serving c over ICE-TCP on iceListener. The relay takes
+// the listener over: it accepts ICE-TCP connections on it and closes it on
 // Close.
+//
+// The relay does not change c. To fill c's misses from the peers that hold
+// the chunks, the caller installs the relay as c's peer source, and removes
+// it before closing the relay:
+//
+//	r, err := relay.New(c, l, cfg)
+//	…
+//	c.SetPeers(r)
+//	defer r.Close()
+//	defer c.SetPeers(nil)
 func New(c *cache.Cache, iceListener net.Listener, cfg Config) (*Relay, error) {
 	if c == nil || iceListener == nil {
 		return nil, fmt.Errorf("%w: nil cache or listener", ErrBadConfig)
@@ -113,21 +92,17 @@ func New(c *cache.Cache, iceListener net.Listener, cfg Config) (*Relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Relay{
+	return &Relay{
 		cache:    c,
 		cfg:      cfg,
 		log:      cfg.Logger,
 		api:      api,
 		mux:      mux,
-		holders:  newHolders(cfg.MaxHolderEntries),
+		holders:  newHolders(cfg.MaxHolderEntries, cfg.MaxHolderEntriesPerPeer),
 		rttHist:  newRTTHistogram(),
 		sessions: make(map[*session]struct{}),
 		bans:     make(map[string]time.Time),
-	}
-	if !cfg.DisablePeerFetch {
-		c.SetPeers(r)
-	}
-	return r, nil
+	}, nil
 }
 
 // Cache returns the relay's cache.
@@ -147,7 +122,6 @@ func (r *Relay) Close() error {
 	if already {
 		return nil
 	}
-	r.cache.SetPeers(nil)
 	return r.mux.Close()
 }
 
@@ -155,6 +129,9 @@ func (r *Relay) Close() error {
 // Shutdown to count its transfers done: a file is many chunk requests, and
 // the gaps between them are not the end of the file.
 const shutdownQuiet = 300 * time.Millisecond
+
+// byeGrace is how long Shutdown waits for peers to leave after its bye.
+const byeGrace = time.Second
 
 // Shutdown drains the relay: it takes no new peers, keeps serving the peers
 // it has until none has had a request in flight for shutdownQuiet (their
@@ -195,8 +172,18 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 	return r.Close()
 }
 
-// byeGrace is how long Shutdown waits for peers to leave after its bye.
-const byeGrace = time.Second
+// busyPeers counts peers with a request in flight, one that ended less than
+// shutdownQuiet ago, or answers not yet sent on their data channel.
+func (r *Relay) busyPeers() int {
+	n := 0
+	for _, s := range r.sessionList() {
+		// Answered is not delivered: wait for the bytes queued for the peer.
+		if s.reqs.busy(time.Since(s.start), shutdownQuiet) || s.ch.unsent() {
+			n++
+		}
+	}
+	return n
+}
 
 // sessionList is a snapshot of the sessions.
 func (r *Relay) sessionList() []*session {
@@ -209,25 +196,6 @@ func (r *Relay) sessionList() []*session {
 	return ss
 }
 
-// busyPeers counts peers with a request in flight, one that ended less than
-// shutdownQuiet ago, or answers not yet sent on their data channel.
-func (r *Relay) busyPeers() int {
-	n := 0
-	for _, s := range r.sessionList() {
-		s.mu.Lock()
-		busy := len(s.requests) > 0 || time.Since(s.start)-time.Duration(s.lastReq.Load()) < shutdownQuiet && s.lastReq.Load() != 0
-		// Answered is not delivered: wait for the bytes queued for the peer.
-		if s.dcOut != nil && (s.dcOut.pending() > 0 || s.dc.BufferedAmount() > 0) {
-			busy = true
-		}
-		s.mu.Unlock()
-		if busy {
-			n++
-		}
-	}
-	return n
-}
-
 // PeerCount is the number of peers connected now.
 func (r *Relay) PeerCount() int {
 	r.mu.Lock()
@@ -235,152 +203,26 @@ func (r *Relay) PeerCount() int {
 	return len(r.sessions)
 }
 
-// Meta describes a peer being accepted.
-type Meta struct {
-	// Remote is the peer's address, for logs.
-	Remote string
-	// Identity is what bans apply to: a token's subject, say. Empty means
-	// the IP of Remote.
-	Identity string
-	// Allow, if set, says which paths the peer may request (a token's
-	// scope); others are answered ERROR forbidden. Nil allows every path.
-	Allow func(path string) bool
+// memoryWanted reports whether someone waits for the memory budget, or has
+// within the last PressureTimeout (waits come and go as memory is
+// released: a moment without one is no end of the pressure).
+func (r *Relay) memoryWanted(now time.Time) bool {
+	b := r.cfg.Budget
+	if b == nil {
+		return false
+	}
+	st := b.Stats()
+	if st.Waiting > 0 || r.budgetWaits.Swap(st.Waits) != st.Waits {
+		r.memoryWantedAt.Store(now.UnixNano())
+		return true
+	}
+	return now.UnixNano()-r.memoryWantedAt.Load() < int64(r.cfg.PressureTimeout)
 }
 
-// Accept serves one peer whose signaling WebSocket is conn, until the peer
-// leaves, fails or the relay closes; it then returns, having stopped using
-// conn (the caller may release it). ctx ending drops the peer too. The
-// peer's WebRTC teardown finishes in the background, owned by the relay
-// (Close waits for it). A banned identity is told so and refused.
-func (r *Relay) Accept(ctx context.Context, conn Conn, meta Meta) error {
-	if meta.Identity == "" {
-		meta.Identity = meta.Remote
-		if host, _, err := net.SplitHostPort(meta.Remote); err == nil {
-			meta.Identity = host
-		}
-	}
-	if r.Banned(meta.Identity) {
-		r.stats.refused.Add(1)
-		conn.SetWriteDeadline(time.Now().Add(r.cfg.WriteTimeout))
-		conn.WriteMessage(wire.TextMessage, wire.Signal{Type: wire.SignalError, Code: "banned", Message: "this peer is banned for sending bad data"}.Marshal())
-		conn.Close()
-		return ErrBanned
-	}
-	s, err := r.newSession(conn, meta)
-	if err != nil {
-		conn.Close()
-		return err
-	}
-	return s.serve(ctx)
-}
-
-func (r *Relay) newSession(conn Conn, meta Meta) (*session, error) {
-	var id [8]byte
-	rand.Read(id[:])
-	s := &session{
-		r:         r,
-		id:        "p-" + hex.EncodeToString(id[:]),
-		remote:    meta.Remote,
-		identity:  meta.Identity,
-		allow:     meta.Allow,
-		conn:      conn,
-		start:     time.Now(),
-		reqSem:    make(chan struct{}, r.cfg.MaxRequests),
-		reqRate:   rate.NewLimiter(rate.Limit(r.cfg.RequestRate), r.cfg.RequestRate),
-		uploadSem: make(chan struct{}, r.cfg.MaxUploads),
-		gone:      make(chan struct{}),
-		requests:  make(map[reqKey]context.CancelFunc),
-		pulls:     make(map[uint32]*pull),
-		files:     make(map[wire.Hash]map[wire.Hash]struct{}),
-	}
-	s.lowWater = make(chan struct{}, 1)
-	s.wsOut = newOutbox(r.cfg.SignalQueue, 16, s.writeWS, nil)
-	s.serves.Store(true)
-	if r.cfg.UploadRate > 0 {
-		s.uploadRate = rate.NewLimiter(rate.Limit(r.cfg.UploadRate), max(r.cfg.UploadRate, wire.MaxChunkSize))
-	}
-	s.log = r.log.With("peer", s.id, "remote", meta.Remote)
-	s.heard()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed || r.draining.Load() {
-		return nil, ErrClosed
-	}
-	r.sessions[s] = struct{}{}
-	r.wg.Add(1) // done when the session's teardown ends
-	r.stats.sessions.Add(1)
-	return s, nil
-}
-
+// forget removes s once its teardown is done.
 func (r *Relay) forget(s *session) {
 	r.mu.Lock()
 	delete(r.sessions, s)
 	r.mu.Unlock()
 	r.wg.Done()
-}
-
-// PeerInfo describes one connected peer.
-type PeerInfo struct {
-	ID        string
-	Remote    string
-	Transport string // "webrtc-tcp" once the data channel is open, else "websocket"
-	Since     time.Time
-	RTT       wire.RTT
-	// CandidatePair is the selected ICE pair, "local <-> remote", once connected.
-	CandidatePair string
-	BytesSent     uint64
-}
-
-// Peers lists the connected peers, oldest first.
-func (r *Relay) Peers() []PeerInfo {
-	ss := r.sessionList()
-	out := make([]PeerInfo, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, s.info())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Since.Before(out[j].Since) })
-	return out
-}
-
-// Stats returns the relay's counters.
-func (r *Relay) Stats() Stats {
-	r.mu.Lock()
-	peers := len(r.sessions)
-	dcs := 0
-	for s := range r.sessions {
-		if s.dcOpen.Load() {
-			dcs++
-		}
-	}
-	r.mu.Unlock()
-	c := &r.stats
-	pf := make(map[string]uint64, numFetchResults)
-	for i, name := range fetchResultNames {
-		pf[name] = c.peerFetches[i].Load()
-	}
-	hi, hd := r.holders.stats()
-	return Stats{
-		Peers: peers, DataChannels: dcs, Sessions: c.sessions.Load(),
-		ChunksBySource: map[string]uint64{
-			cache.SourceCache.String():  c.chunksCache.Load(),
-			cache.SourceOrigin.String(): c.chunksOrigin.Load(),
-			cache.SourcePeer.String():   c.chunksPeer.Load(),
-		},
-		BytesSent: c.bytesSent.Load(), Files: c.files.Load(),
-		BadFrames: c.badFrames.Load(), BadSignals: c.badSignals.Load(), Busy: c.busy.Load(),
-		PongDrops: c.pongDrops.Load(), SlowConsumers: c.slowConsumers.Load(), RequestErrors: c.requestErrors.Load(),
-		PeerFetches: pf, Bans: c.bans.Load(), Refused: c.refused.Load(), ExtraChannels: c.extraChannels.Load(), RateLimited: c.rateLimited.Load(),
-		HolderIndex: hi, HolderDrops: hd,
-	}
-}
-
-func (c *counters) countChunk(src cache.Source) {
-	switch src {
-	case cache.SourceCache:
-		c.chunksCache.Add(1)
-	case cache.SourceOrigin:
-		c.chunksOrigin.Add(1)
-	case cache.SourcePeer:
-		c.chunksPeer.Add(1)
-	}
 }

@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/p2pcache/p2pcache/relay/wire"
 )
-
-// ErrNoHolder: no connected peer could provide the chunk; the cache goes to
-// the origin.
-var ErrNoHolder = errors.New("no peer holds the chunk")
 
 // defaultPeerRate is the upload rate assumed for a peer not measured yet.
 const defaultPeerRate = 8 << 20 // bytes per second
@@ -21,31 +19,80 @@ const defaultPeerRate = 8 << 20 // bytes per second
 // maxTries bounds the holders asked for one chunk before the origin.
 const maxTries = 3
 
-// requesterKey is the context key of the session whose request caused a
-// cache miss: the relay never asks that peer for the chunk it is asking for.
-type requesterKey struct{}
+// demotionHalfLife is how fast a holder's timeouts are forgiven: its
+// penalty halves in this time.
+const demotionHalfLife = 30 * time.Second
+
+// demotion is a holder's penalty for the tries that timed out at it: each
+// adds one, a try it answered halves it, and it halves every
+// demotionHalfLife. A holder whose penalty is at least a half ranks after
+// every holder that is not (one timeout demotes it for a half-life, two for
+// two), however fast its round trip: a peer that answers PINGs at once and
+// never a GET_CHUNK costs one timeout, not one per chunk.
+type demotion struct {
+	mu    sync.Mutex // guards the following
+	score float64
+	at    time.Time // when score was last brought up to date
+}
+
+// decayLocked brings score up to now.
+func (d *demotion) decayLocked(now time.Time) {
+	if d.score != 0 {
+		d.score *= math.Exp2(-float64(now.Sub(d.at)) / float64(demotionHalfLife))
+	}
+	d.at = now
+}
+
+// timedOut counts one try that timed out.
+func (d *demotion) timedOut(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.decayLocked(now)
+	d.score++
+}
+
+// answered counts one try the holder answered in time.
+func (d *demotion) answered(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.decayLocked(now)
+	d.score /= 2
+}
+
+// demoted reports whether the holder ranks after the undemoted ones now.
+func (d *demotion) demoted(now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.decayLocked(now)
+	return d.score >= 0.5
+}
 
 // FetchChunk implements cache.PeerSource: it fills a cache miss from the
-// connected peer expected to deliver chunk i of m soonest.
+// connected peer expected to deliver chunk i of m soonest. from is the id
+// of the peer whose request caused the miss (the cache passes on what the
+// session gave ChunkFrom); that peer is never asked for the chunk it is
+// asking for. Misses share one fetch, so when several peers miss the same
+// chunk at once only the first one's id is excluded (a later one, if asked,
+// no longer holds the chunk: it answers ERROR and the next holder is tried).
 //
 // Ranking: a holder's expected completion time is its smoothed RTT plus the
 // time to send this chunk and everything already in flight from it at its
-// measured upload rate, so a fast but busy peer can lose to an idle one.
+// measured upload rate, so a fast but busy peer can lose to an idle one;
+// holders demoted for timing out lately (see demotion) come after all the
+// others.
 // Each try has a timeout derived from that peer's own estimate (RTO-style:
 // SRTT + 4·RTTVAR plus twice the transfer time, at least PeerTimeoutMin); on
 // timeout, disconnect or refusal the next holder is tried (a hedge), up to
 // three, and then the origin. Bytes are verified here: a peer that sends
 // bytes not matching the manifest gets a strike, and BanStrikes strikes
-// disconnect it and ban its identity for BanDuration. The peer whose request
-// caused the miss is never asked.
-func (r *Relay) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
+// disconnect it and ban its identity for BanDuration.
+func (r *Relay) FetchChunk(ctx context.Context, m *wire.Manifest, i int, from string) ([]byte, error) {
 	if r.cfg.DisablePeerFetch {
 		return nil, ErrNoHolder
 	}
 	h := m.Chunks[i]
 	n := m.ChunkLen(i)
-	self, _ := ctx.Value(requesterKey{}).(*session)
-	cands := r.rank(r.holders.of(h), n, self)
+	cands := r.rank(r.holders.of(h), n, from)
 	for _, c := range cands[:min(len(cands), maxTries)] {
 		s := c.s
 		tctx, cancel := context.WithTimeoutCause(ctx, c.timeout, ErrTimeout)
@@ -54,6 +101,7 @@ func (r *Relay) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte
 		switch {
 		case err == nil && wire.Sum(b) == h:
 			r.stats.peerFetch(fetchOK)
+			s.up.demotion.answered(time.Now())
 			return b, nil
 		case err == nil:
 			r.stats.peerFetch(fetchHashMismatch)
@@ -63,15 +111,14 @@ func (r *Relay) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte
 			r.strike(s, fmt.Errorf("chunk %d of %s: %w", i, m.Path, err))
 		case errors.Is(err, ErrTimeout):
 			r.stats.peerFetch(fetchTimeout)
+			s.up.demotion.timedOut(time.Now())
 			s.log.Debug("peer fetch timed out", "path", m.Path, "chunk", i, "timeout", c.timeout)
 		case errors.Is(err, errPeerBusy), errors.Is(err, errPeerDeclined):
 			// not asked: try the next
 		case errors.Is(err, wire.ErrRemote):
 			// It no longer holds it (or refused): forget that it does.
 			r.stats.peerFetch(fetchGone)
-			r.holders.mu.Lock()
-			r.holders.removeLocked(h, s)
-			r.holders.mu.Unlock()
+			r.holders.remove(h, s)
 		default:
 			r.stats.peerFetch(fetchGone)
 		}
@@ -84,70 +131,39 @@ func (r *Relay) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte
 
 type candidate struct {
 	s       *session
+	demoted bool          // it timed out lately: it goes after the others
 	ect     time.Duration // expected completion time
 	timeout time.Duration
 }
 
-// rank orders usable holders by expected completion time for an n-byte chunk.
-func (r *Relay) rank(ss []*session, n int, self *session) []candidate {
+// rank orders usable holders by expected completion time for an n-byte
+// chunk, the demoted ones (see demotion) last, leaving out the peer whose
+// id is from.
+func (r *Relay) rank(ss []*session, n int, from string) []candidate {
+	now := time.Now()
 	out := make([]candidate, 0, len(ss))
 	for _, s := range ss {
-		if s == self || s.isGone() || !s.serves.Load() || !s.dcOpen.Load() {
+		if s.id == from || s.isGone() || !s.up.serves.Load() || !s.ch.open.Load() {
 			continue
 		}
-		rtt := s.rtt.Get()
+		rtt := s.live.rtt.Get()
 		srtt := rtt.SRTT
 		if rtt.Samples == 0 {
 			srtt = 100 * time.Millisecond
 		}
-		rate := s.upload.get(defaultPeerRate)
+		rate := s.up.tput.get(defaultPeerRate)
 		send := time.Duration(float64(n) / rate * float64(time.Second))
-		queued := time.Duration(float64(int(s.inflight.Load())*n) / rate * float64(time.Second))
-		c := candidate{s: s, ect: srtt + queued + send}
+		queued := time.Duration(float64(int(s.up.inflight.Load())*n) / rate * float64(time.Second))
+		c := candidate{s: s, demoted: s.up.demotion.demoted(now), ect: srtt + queued + send}
 		c.timeout = max(r.cfg.PeerTimeoutMin, srtt+4*rtt.RTTVar+2*(send+queued))
 		out = append(out, c)
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ect < out[j].ect })
-	return out
-}
-
-// strike counts a verification failure against s; at BanStrikes the peer is
-// dropped and its identity banned.
-func (r *Relay) strike(s *session, why error) {
-	s.mu.Lock()
-	s.strikes++
-	n := s.strikes
-	s.mu.Unlock()
-	s.log.Warn("peer sent bad bytes", "strike", n, "of", r.cfg.BanStrikes, "err", why)
-	if n < r.cfg.BanStrikes {
-		return
-	}
-	r.ban(s.identity)
-	r.stats.bans.Add(1)
-	s.log.Warn("peer banned", "identity", s.identity, "for", r.cfg.BanDuration)
-	s.close(fmt.Errorf("%w: %d bad chunks", ErrBanned, n))
-}
-
-// ErrBanned: the peer's identity is banned for sending bad bytes.
-var ErrBanned = errors.New("banned")
-
-func (r *Relay) ban(identity string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := time.Now()
-	for id, until := range r.bans { // keep the list to the live bans
-		if now.After(until) {
-			delete(r.bans, id)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].demoted != out[j].demoted {
+			return !out[i].demoted
 		}
-	}
-	r.bans[identity] = now.Add(r.cfg.BanDuration)
-}
-
-// Banned reports whether identity is banned now.
-func (r *Relay) Banned(identity string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	until, ok := r.bans[identity]
-	return ok && time.Now().Before(until)
+		return out[i].ect < out[j].ect
+	})
+	return out
 }

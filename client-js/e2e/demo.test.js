@@ -1,17 +1,15 @@
-// The demo gallery (GET /) in Chromium against the built-in demo origin:
+// The demo gallery (GET /) in each browser against the built-in demo origin:
 // every tile loads over WebRTC and shows its source and time; a screenshot
-// goes to test-output/demo.png for a human to look at.
-import { test } from 'node:test';
+// goes to test-output/demo-<browser>.png for a human to look at.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { launchBrowser, missing, OUT_DIR, startRelay } from './harness.js';
+import { OUT_DIR, eachBrowser, launchBrowser, startRelay } from './harness.js';
 
-const skip = missing() ?? false;
 
-test('the demo gallery loads every image over WebRTC; screenshot in test-output/demo.png', { skip, timeout: 120_000 }, async (t) => {
+eachBrowser('the demo gallery loads every image over WebRTC; screenshot in test-output/demo-<browser>.png', { timeout: 120_000 }, async (t, engine) => {
   const relay = await startRelay(t, ['--log-level', 'warn']);
   const index = await (await fetch(relay.url + '/files/index.json')).json();
-  const { page } = await launchBrowser(t, { viewport: { width: 1360, height: 900 } });
+  const { page } = await launchBrowser(t, { browser: engine, viewport: { width: 1360, height: 900 } });
   await page.goto(relay.url + '/');
   await page.waitForFunction(
     (n) => {
@@ -39,8 +37,8 @@ test('the demo gallery loads every image over WebRTC; screenshot in test-output/
     })),
   }));
   await mkdir(OUT_DIR, { recursive: true });
-  await page.screenshot({ path: OUT_DIR + 'demo.png', fullPage: true });
-  console.log(`[e2e] demo: ${state.tiles.map((x) => `${x.chip} ${x.time}`).join(' · ')}; screenshot ${OUT_DIR}demo.png`);
+  await page.screenshot({ path: `${OUT_DIR}demo-${engine}.png`, fullPage: true });
+  console.log(`[e2e] demo: ${state.tiles.map((x) => `${x.chip} ${x.time}`).join(' · ')}; screenshot ${OUT_DIR}demo-${engine}.png`);
   assert.equal(state.transport, 'WebRTC · ICE-TCP');
   for (const tile of state.tiles) {
     assert.equal(tile.state, 'loaded');

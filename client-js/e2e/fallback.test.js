@@ -1,11 +1,9 @@
 // The ladder in a real browser: with the ICE-TCP port unreachable the images
 // come over the signaling WebSocket; with the WebSocket refused too, over
 // plain HTTP. Either way every byte is verified and every image decodes.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoFiles, missing, openSDKPage, sha256, sharedBrowser, startOrigin, startRelay } from './harness.js';
+import { demoFiles, eachBrowser, openSDKPage, sha256, sharedBrowser, startOrigin, startRelay } from './harness.js';
 
-const skip = missing() ?? false;
 const browser = sharedBrowser();
 // small to large; nebula (5.4 MB) is left to the other tests
 const PATHS = ['images/ripples.jpg', 'images/stained-glass.webp', 'images/aurora.jpg'];
@@ -38,13 +36,13 @@ function checkImages(got, files) {
   }
 }
 
-test('ICE-TCP port unreachable: images come over the WebSocket', { skip, timeout: 120_000 }, async (t) => {
+eachBrowser('ICE-TCP port unreachable: images come over the WebSocket', { timeout: 120_000 }, async (t, engine) => {
   const { files } = await demoFiles(t);
   const origin = await startOrigin(t, files);
   // The relay listens for ICE on 127.0.0.1 but advertises 127.0.0.9 in its
   // candidates: nothing listens there, so the browser's TCP connect is refused.
   const relay = await startRelay(t, ['--origin', origin.url, '--public-ip', '127.0.0.9', '--log-level', 'warn']);
-  const page = await (await browser()).newPage();
+  const page = await (await browser(engine)).newPage();
   await openSDKPage(page, relay);
   const got = await fetchAll(page, PATHS);
   checkImages(got, files);
@@ -57,7 +55,7 @@ test('ICE-TCP port unreachable: images come over the WebSocket', { skip, timeout
   console.log(`[e2e] ICE unreachable: connect() resolved on the websocket rung in ${got.connectedMs.toFixed(0)} ms`);
 });
 
-test('WebSocket refused as well: images come over HTTP', { skip, timeout: 120_000 }, async (t) => {
+eachBrowser('WebSocket refused as well: images come over HTTP', { timeout: 120_000 }, async (t, engine) => {
   const { files } = await demoFiles(t);
   const origin = await startOrigin(t, files);
   // The relay's own origin may always open /ws, so the SDK is pointed at the
@@ -69,7 +67,7 @@ test('WebSocket refused as well: images come over HTTP', { skip, timeout: 120_00
     '--allowed-origins', 'https://nowhere.example',
     '--log-level', 'warn',
   ]);
-  const page = await (await browser()).newPage();
+  const page = await (await browser(engine)).newPage();
   await openSDKPage(page, relay);
   const got = await fetchAll(page, PATHS, { relay: `http://localhost:${relay.port}` });
   checkImages(got, files);

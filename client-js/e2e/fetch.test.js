@@ -1,12 +1,10 @@
-// Chromium against a real relay over WebRTC on ICE-TCP: the demo images
+// A browser against a real relay over WebRTC on ICE-TCP: the demo images
 // arrive intact and decode, the data channel rides a TCP candidate pair, and
 // a second browser is served from the relay's cache without the origin
 // seeing a single new request. Prints (never asserts) where the time went.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoFiles, launchBrowser, median, missing, openSDKPage, sha256, startOrigin, startRelay } from './harness.js';
+import { demoFiles, eachBrowser, launchBrowser, median, openSDKPage, sha256, startOrigin, startRelay } from './harness.js';
 
-const skip = missing() ?? false;
 
 /**
  * In the page: connect, fetch and decode the first image alone (time to first
@@ -48,7 +46,7 @@ function checkImages(got, files) {
   }
 }
 
-test('WebRTC over ICE-TCP: images decode and match the origin; a second browser is served from the relay cache', { skip, timeout: 180_000 }, async (t) => {
+eachBrowser('WebRTC over ICE-TCP: images decode and match the origin; a second browser is served from the relay cache', { timeout: 180_000 }, async (t, engine) => {
   const { files, index } = await demoFiles(t);
   const origin = await startOrigin(t, files);
   const relay = await startRelay(t, ['--origin', origin.url, '--log-level', 'warn']);
@@ -57,7 +55,7 @@ test('WebRTC over ICE-TCP: images decode and match the origin; a second browser 
   const totalChunks = paths.reduce((n, p) => n + chunksOf(p), 0);
 
   // 1. The first browser: every image over the data channel, from the origin once.
-  const a = await launchBrowser(t);
+  const a = await launchBrowser(t, { browser: engine });
   await openSDKPage(a.page, relay);
   const got = await loadGallery(a.page, paths);
   checkImages(got, files);
@@ -69,6 +67,13 @@ test('WebRTC over ICE-TCP: images decode and match the origin; a second browser 
   assert.equal(got.pair.remote.protocol, 'tcp', 'remote candidate is TCP');
   assert.equal(got.pair.remote.tcpType, 'passive');
   assert.equal(got.pair.remote.port, relay.icePort, "the relay's one ICE-TCP port");
+  if (relay.where.ns) {
+    // the /30's first address to its second (netns.js), never another of this host's addresses
+    assert.equal(got.pair.remote.address, relay.where.ns.nsIP, "the relay's namespace address");
+    if (engine === 'firefox') assert.equal(got.pair.local.address, relay.where.ns.hostIP, "Firefox's candidate on the veth");
+    // Chromium shows no address of its own (an mDNS name, or none for a peer-reflexive candidate)
+    else if (got.pair.local.address) assert.equal(got.pair.local.address, relay.where.ns.hostIP);
+  }
   assert.equal(got.stats.verifyFailures, 0);
   assert.equal(got.stats.bySource.relay, totalChunks);
   const originAfterFirst = origin.requests.length;
@@ -78,7 +83,7 @@ test('WebRTC over ICE-TCP: images decode and match the origin; a second browser 
   const cacheBefore = await relay.metric('p2pcache_chunks_served_total', { source: 'cache' });
   const originChunksBefore = await relay.metric('p2pcache_chunks_served_total', { source: 'origin' });
   const originFetchesBefore = await relay.metric('p2pcache_origin_fetches_total');
-  const b = await launchBrowser(t);
+  const b = await launchBrowser(t, { browser: engine });
   await openSDKPage(b.page, relay);
   const again = await loadGallery(b.page, paths);
   checkImages(again, files);
@@ -111,8 +116,8 @@ test('WebRTC over ICE-TCP: images decode and match the origin; a second browser 
   const reps = 5;
   const m = await b.page.evaluate(
     async ({ path, reps }) => {
-      // no chunk cache: every repetition goes over the wire
-      const rtc = await p2p.connect({ peerCacheBytes: 0, serve: false });
+      // no chunk cache, no store: every repetition goes over the wire
+      const rtc = await p2p.connect({ peerCacheBytes: 0, storeBytes: 0, serve: false });
       const viaHttp = await p2p.connect({ transports: ['http'] });
       const out = { webrtc: [], http: [], sdkHttp: [], transport: rtc.stats().transport };
       const time = async (fn) => {

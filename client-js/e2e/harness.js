@@ -1,22 +1,49 @@
-// Shared fixtures of the Chromium end-to-end tests: a real relay process, an
-// HTTP origin that counts what it is asked for, and fresh headless Chromium
-// profiles. Every fixture registers its own cleanup with the test context, so
-// a failing test still kills its processes and removes its temporary files.
+// Shared fixtures of the end-to-end tests: a real relay process, an HTTP
+// origin that counts what it is asked for, and fresh headless browsers
+// (Chromium and Firefox, browsers.js). Every fixture registers its own
+// cleanup with the test context, so a failing test still kills its
+// processes and removes its temporary files. Every test runs once per
+// browser (eachBrowser).
 //
-// Needs P2PCACHE_BIN (the relay binary; `make test-browser` builds and sets
-// it), /usr/bin/chromium (or CHROMIUM) and playwright-core in node_modules.
+// The network: Firefox ignores loopback ICE candidates, so the relay runs
+// in a network namespace of its own (netns.js) and listens on a private
+// /30 address; the origin listens on the host's end of that /30. Pages
+// load the relay through a forwarder on 127.0.0.1 (shaper.js): a loopback
+// origin is a secure context in both browsers (crypto.subtle, service
+// workers) and the relay sees it as its own origin. ICE goes to the
+// namespace address: straight to the relay, or through a shaping forwarder
+// in the namespace when a test asks for a slower link ({ link: { rttMs,
+// rateBps } }). Either way the selected candidate pair is the /30's first
+// address to its second (fetch.test.js checks it).
+// Without namespaces (not root) Chromium runs on loopback as before and
+// Firefox is skipped.
+//
+// Needs P2PCACHE_BIN (the relay binary built with the p2pcache_faults tag,
+// for --fault-corrupt-chunk; `make test-browser` builds bin/p2pcache-e2e and
+// sets it), the browsers (browsers.js) and their drivers in node_modules.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import { BROWSERS, browserMissing, launchBrowser as launch } from './browsers.js';
+import { netns, netnsMissing } from './netns.js';
+import { spawnForwarder, startForwarder } from './shaper.js';
 
-export const BIN = process.env.P2PCACHE_BIN ?? new URL('../../bin/p2pcache', import.meta.url).pathname;
-export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export { BROWSERS, CHROMIUM, FIREFOX, CHROMIUM_ARGS } from './browsers.js';
+
+/**
+ * A fresh headless browser (opts.browser: 'chromium' or 'firefox'; see
+ * browsers.js), launched once the relay's namespace is up.
+ * Returns { context: { newPage }, page }.
+ */
+export function launchBrowser(t, opts = {}) {
+  if (USE_NETNS) netns();
+  return launch(t, opts);
+}
+
+export const BIN = process.env.P2PCACHE_BIN ?? new URL('../../bin/p2pcache-e2e', import.meta.url).pathname;
 export const OUT_DIR = new URL('../../test-output/', import.meta.url).pathname;
 
 export const sha256 = (b) => createHash('sha256').update(b).digest('hex');
@@ -26,14 +53,28 @@ export const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** Why the suite cannot run here, or null. Tests skip (locally) with this reason. */
-export function missing() {
-  if (!existsSync(BIN)) return `relay binary ${BIN} missing (make build, or set P2PCACHE_BIN)`;
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} missing (apt-get install -y chromium)`;
-  if (!existsSync(new URL('../node_modules/playwright-core/package.json', import.meta.url))) {
-    return 'playwright-core missing (cd client-js && npm ci)';
+/** Whether the relay runs in a network namespace (E2E_NETNS=0 keeps it on loopback). */
+export const USE_NETNS = process.env.E2E_NETNS !== '0' && !netnsMissing();
+
+/** Why the suite cannot run in browser here, or null. Tests skip (locally) with this reason. */
+export function missing(browser = 'chromium') {
+  if (!existsSync(BIN)) return `relay binary ${BIN} missing (go build -tags p2pcache_faults -o bin/p2pcache-e2e ./server, or set P2PCACHE_BIN)`;
+  const why = browserMissing(browser);
+  if (why) return why;
+  if (browser === 'firefox' && !USE_NETNS) {
+    return `Firefox needs the relay off loopback: ${netnsMissing() ?? 'E2E_NETNS=0'}`;
   }
   return null;
+}
+
+/**
+ * Register the test once per browser of the suite, named "name [browser]",
+ * skipped where that browser cannot run: fn(t, browser).
+ */
+export function eachBrowser(name, opts, fn) {
+  for (const browser of BROWSERS) {
+    test(`${name} [${browser}]`, { ...opts, skip: opts.skip || missing(browser) || false }, (t) => fn(t, browser));
+  }
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -49,17 +90,46 @@ export function freePort() {
   });
 }
 
+let nsPorts = 18000; // the namespace has its own ports: hand them out in order
+
 /**
- * Start the relay binary on free loopback ports and wait for /healthz.
- * Returns { url, port, icePort, logs(), metrics(), metric(name, labels), stop() };
- * stop() runs on t.after as well. A start that loses its ports to a race is retried.
+ * Start the relay binary and wait for /healthz. In the namespace it listens
+ * on the namespace address (ports of its own), reached through a loopback
+ * forwarder; otherwise on free loopback ports. opts: env, timeoutMs, link
+ * ({ rttMs, rateBps }: shape both the HTTP/WebSocket path and ICE-TCP).
+ * Returns { url, port, icePort, logs(), metrics(), metric(name, labels),
+ * stop() }; stop() (and the forwarders' close) run on t.after as well. A
+ * start that loses its loopback ports to a race is retried.
  */
-export async function startRelay(t, args = [], { env = {}, timeoutMs = 20000 } = {}) {
+export async function startRelay(t, args = [], { env = {}, timeoutMs = 20000, link = null } = {}) {
+  if (USE_NETNS) {
+    const ns = netns();
+    const port = nsPorts++;
+    const icePort = nsPorts++;
+    const requests = [];
+    const fwd = [await startForwarder({ targetHost: ns.nsIP, targetPort: port, link: link ?? {}, onRequest: (l) => requests.push(l) })];
+    t.after(() => fwd[0].close());
+    let iceListen = `${ns.nsIP}:${icePort}`;
+    let ice = [];
+    if (link) {
+      // ICE through a shaping forwarder inside the namespace, on the namespace address and the
+      // port the relay advertises; the relay listens behind it on the namespace's loopback. The
+      // forwarder connects from the namespace address: Firefox fails a check whose mapped
+      // address (where the relay saw it come from) is a loopback one.
+      iceListen = `127.0.0.1:${icePort}`;
+      fwd.push(await spawnForwarder(ns, { listenHost: ns.nsIP, listenPort: icePort, targetHost: '127.0.0.1', targetPort: icePort, sourceHost: ns.nsIP, link }));
+      t.after(() => fwd[1].close());
+      ice = ['--public-ip', ns.nsIP];
+    }
+    const where = { url: `http://127.0.0.1:${fwd[0].port}`, port: fwd[0].port, icePort, listen: `${ns.nsIP}:${port}`, iceListen, ns, extra: ice, requests };
+    return startRelayOn(t, where, args, env, timeoutMs);
+  }
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const icePort = await freePort();
+    const where = { url: `http://127.0.0.1:${port}`, port, icePort, listen: `127.0.0.1:${port}`, iceListen: `127.0.0.1:${icePort}`, ns: null, extra: [], requests: null };
     try {
-      return await startRelayOn(t, port, icePort, args, env, timeoutMs);
+      return await startRelayOn(t, where, args, env, timeoutMs);
     } catch (e) {
       if (attempt >= 2 || !/address already in use/i.test(e.message)) throw e;
     }
@@ -67,20 +137,22 @@ export async function startRelay(t, args = [], { env = {}, timeoutMs = 20000 } =
 }
 
 /**
- * Start the relay again on the ports of a stopped one (a restart, as an
+ * Start the relay again on the addresses of a stopped one (a restart, as an
  * operator's deploy does it): same URL, same ICE port.
  */
 export async function restartRelay(t, relay, args = [], { env = {}, timeoutMs = 20000 } = {}) {
   await relay.stop();
-  return startRelayOn(t, relay.port, relay.icePort, args, env, timeoutMs);
+  return startRelayOn(t, relay.where, args, env, timeoutMs);
 }
 
-async function startRelayOn(t, port, icePort, args, env, timeoutMs) {
-  const argv = ['--listen', `127.0.0.1:${port}`, '--ice-listen', `127.0.0.1:${icePort}`, ...args];
-  const proc = spawn(BIN, argv, {
+async function startRelayOn(t, where, args, env, timeoutMs) {
+  const argv = ['--listen', where.listen, '--ice-listen', where.iceListen, ...where.extra, ...args];
+  const [cmd, cmdArgs] = where.ns ? where.ns.exec([BIN, ...argv]) : [BIN, argv];
+  const proc = spawn(cmd, cmdArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  const untrack = where.ns ? where.ns.track(proc.pid) : () => {};
   let out = '';
   const keep = (d) => {
     out += d;
@@ -89,14 +161,22 @@ async function startRelayOn(t, port, icePort, args, env, timeoutMs) {
   proc.stdout.setEncoding('utf8').on('data', keep);
   proc.stderr.setEncoding('utf8').on('data', keep);
   let exited = null;
-  const exit = new Promise((resolve) => proc.on('exit', (code, sig) => resolve((exited = { code, sig }))));
-  const url = `http://127.0.0.1:${port}`;
+  const exit = new Promise((resolve) =>
+    proc.on('exit', (code, sig) => {
+      untrack();
+      resolve((exited = { code, sig }));
+    }),
+  );
+  const url = where.url;
   const relay = {
     url,
-    port,
-    icePort,
+    port: where.port,
+    icePort: where.icePort,
+    where,
     proc,
     logs: () => out,
+    /** HTTP request lines that reached the relay through its forwarder (namespace mode), e.g. "GET /files/a.jpg HTTP/1.1"; null on loopback. */
+    requests: () => where.requests,
     async stop() {
       if (exited) return;
       proc.kill('SIGTERM');
@@ -131,6 +211,43 @@ async function startRelayOn(t, port, icePort, args, env, timeoutMs) {
     await wait(50);
   }
   return relay;
+}
+
+/**
+ * A site on its own origin (127.0.0.1, another port than the relay's)
+ * serving pages ({ '/path': html }) and the SDK as a site would copy it:
+ * /p2pcache.js and /p2pcache-sw.js from client-js/. Returns { url, close() }.
+ */
+export async function startSite(t, pages) {
+  const { readFile } = await import('node:fs/promises');
+  const dir = new URL('../', import.meta.url);
+  const files = {
+    '/p2pcache.js': ['text/javascript', await readFile(new URL('p2pcache.js', dir))],
+    '/p2pcache-sw.js': ['text/javascript', await readFile(new URL('p2pcache-sw.js', dir))],
+  };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    const page = pages[path];
+    const f = files[path] ?? (page !== undefined ? ['text/html; charset=utf-8', page] : null);
+    if (!f) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': f[0], 'cache-control': 'no-store' }).end(f[1]);
+  });
+  await new Promise((resolve, reject) => {
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const site = {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections?.();
+      server.close(() => resolve());
+    }),
+  };
+  t.after(() => site.close());
+  return site;
 }
 
 /** The value of name{labels} in Prometheus text exposition; 0 when absent. */
@@ -229,12 +346,14 @@ export async function startOrigin(t, files) {
     rec.bytes = body.length;
     res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   });
+  // the relay fetches from it: on the host's end of the namespace's /30, or loopback
+  const host = USE_NETNS ? netns().hostIP : '127.0.0.1';
   await new Promise((resolve, reject) => {
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(0, host, resolve);
   });
   const origin = {
-    url: `http://127.0.0.1:${server.address().port}`,
+    url: `http://${host}:${server.address().port}`,
     requests,
     count: (path) => requests.filter((r) => r.path === path).length,
     rangeBytes: (path) => requests.filter((r) => r.path === path).reduce((n, r) => n + r.bytes, 0),
@@ -247,81 +366,35 @@ export async function startOrigin(t, files) {
   return origin;
 }
 
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 /**
- * A fresh headless Chromium with its own new profile directory (a separate
- * browser: no cache, storage or connections shared with any other). Closed
- * and its profile removed on t.after. Returns { context, page }.
- */
-export async function launchBrowser(t, { viewport = { width: 1280, height: 900 } } = {}) {
-  const { chromium } = await import('playwright-core');
-  const dir = await mkdtemp(join(tmpdir(), 'p2pcache-e2e-'));
-  let context;
-  try {
-    context = await chromium.launchPersistentContext(dir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport,
-    });
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    throw e;
-  }
-  t.after(async () => {
-    await context.close().catch(() => {});
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
-  });
-  const page = watch(context.pages()[0] ?? (await context.newPage()));
-  return { context, page };
-}
-
-/** Collect a page's uncaught errors and console errors in page.problems (printed by tests that fail). */
-function watch(page) {
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' || process.env.E2E_VERBOSE) problems.push(`console.${m.type()}: ${m.text()}`);
-  });
-  page.problems = problems;
-  return page;
-}
-
-/**
- * A browser shared by the tests of one file (launching Chromium takes
- * seconds): launched on first use, closed by a file-level after hook. Call
- * it at the top level of the test file; each test still opens its own page.
- * Returns () => Promise<{ context, newPage() }>.
+ * A browser shared by the tests of one file (launching one takes seconds):
+ * launched on first use per browser name, closed by a file-level after
+ * hook. Call it at the top level of the test file; each test still opens
+ * its own page. Returns (browser) => Promise<{ newPage() }>.
  */
 export function sharedBrowser() {
   const cleanups = [];
   after(async () => {
     for (const f of cleanups.reverse()) await f();
   });
-  let launched = null;
-  return () => {
-    launched ??= launchBrowser({ after: (f) => cleanups.push(f) }).then(({ context, page }) => {
-      let first = page;
-      return {
-        context,
-        async newPage() {
-          const p = first ?? watch(await context.newPage());
-          first = null;
-          return p;
-        },
-      };
-    });
-    return launched;
+  const launched = new Map();
+  return (browser = 'chromium') => {
+    if (!launched.has(browser)) {
+      launched.set(
+        browser,
+        launchBrowser({ after: (f) => cleanups.push(f) }, { browser }).then(({ context, page }) => {
+          let first = page;
+          return {
+            async newPage() {
+              const p = first ?? (await context.newPage());
+              first = null;
+              return p;
+            },
+          };
+        }),
+      );
+    }
+    return launched.get(browser);
   };
 }
 

@@ -1,12 +1,10 @@
-// Browser peer-sourcing: a file one Chromium holds serves another. The relay
+// Browser peer-sourcing: a file one browser holds serves another. The relay
 // runs with a cache smaller than the file, so when the second browser asks
 // for it most chunks are gone from the relay; the relay pulls them from the
 // first browser (which announced them with HAVE) instead of the origin.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoFiles, launchBrowser, missing, openSDKPage, sha256, startOrigin, startRelay, wait } from './harness.js';
+import { demoFiles, eachBrowser, launchBrowser, openSDKPage, sha256, startOrigin, startRelay, wait } from './harness.js';
 
-const skip = missing() ?? false;
 const PATH = 'images/nebula.png'; // 5.4 MB, 83 chunks
 
 async function fetchIn(page, path) {
@@ -19,7 +17,7 @@ async function fetchIn(page, path) {
   }, path);
 }
 
-test('chunks held by one browser serve another when the relay has evicted them', { skip, timeout: 180_000 }, async (t) => {
+eachBrowser('chunks held by one browser serve another when the relay has evicted them', { timeout: 180_000 }, async (t, engine) => {
   const { files } = await demoFiles(t);
   const file = files[PATH].bytes;
   const nChunks = Math.ceil(file.length / 65536);
@@ -29,7 +27,7 @@ test('chunks held by one browser serve another when the relay has evicted them',
   const relay = await startRelay(t, ['--origin', origin.url, '--cache-size', '1MiB', '--peer-timeout-min', '2s', '--log-level', 'warn']);
 
   // Browser A fetches the file and announces it.
-  const a = await launchBrowser(t);
+  const a = await launchBrowser(t, { browser: engine });
   await openSDKPage(a.page, relay);
   const gotA = await fetchIn(a.page, PATH);
   assert.equal(gotA.sha, sha256(file));
@@ -52,13 +50,14 @@ test('chunks held by one browser serve another when the relay has evicted them',
   };
 
   // Browser B, a separate browser with its own profile, fetches the same file.
-  const b = await launchBrowser(t);
+  const b = await launchBrowser(t, { browser: engine });
   await openSDKPage(b.page, relay);
   const gotB = await fetchIn(b.page, PATH);
   assert.equal(gotB.sha, sha256(file), "B's bytes are the origin file");
   assert.ok(gotB.width > 0, 'and decode');
   assert.equal(gotB.info.verifyFailures, 0);
-  assert.equal(gotB.info.bySource.relay, nChunks, 'B sees every chunk come from the relay');
+  const bs = gotB.info.bySource;
+  assert.equal(bs.relay + bs.peer + bs.origin, nChunks, 'B got every chunk over frames');
 
   const after = {
     peerChunks: await relay.metric('p2pcache_chunks_served_total', { source: 'peer' }),
@@ -81,4 +80,11 @@ test('chunks held by one browser serve another when the relay has evicted them',
   assert.ok(after.peerOK > before.peerOK);
   assert.ok(servedByA >= fromPeer, "A's SDK answered the relay's GET_CHUNKs");
   assert.ok(originBytes < file.length, 'the origin was not asked for the whole file again');
+  if (gotB.stats.sourcesKnown) {
+    // a relay that labels CHUNK sources (PROTOCOL.md §2): B's counts are the relay's own
+    assert.equal(bs.peer, fromPeer, "B counts the chunks pulled from A as peer");
+    assert.ok(bs.peer > 0);
+  } else {
+    assert.equal(bs.relay, nChunks, 'an older relay: B sees every chunk come from the relay');
+  }
 });

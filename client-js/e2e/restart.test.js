@@ -1,19 +1,17 @@
 // A relay restart in a real browser: a fetch made while the relay is down
 // waits for it (retryWindowMs), completes verified once it is back, and the
 // client reconnects to WebRTC on its own.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoFiles, missing, openSDKPage, restartRelay, sha256, sharedBrowser, startOrigin, startRelay, wait } from './harness.js';
+import { demoFiles, eachBrowser, openSDKPage, restartRelay, sha256, sharedBrowser, startOrigin, startRelay, wait } from './harness.js';
 
-const skip = missing() ?? false;
 const browser = sharedBrowser();
 
-test('relay restart: a fetch pending while the relay is down completes after it returns', { skip, timeout: 120_000 }, async (t) => {
+eachBrowser('relay restart: a fetch pending while the relay is down completes after it returns', { timeout: 120_000 }, async (t, engine) => {
   const { files } = await demoFiles(t);
   const origin = await startOrigin(t, files);
   const args = ['--origin', origin.url, '--log-level', 'warn'];
   const relay = await startRelay(t, args);
-  const page = await (await browser()).newPage();
+  const page = await (await browser(engine)).newPage();
   await openSDKPage(page, relay);
 
   const first = await page.evaluate(async () => {

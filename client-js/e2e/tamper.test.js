@@ -2,11 +2,9 @@
 // alters what is sent and never what is cached) is caught by the SDK in a
 // real browser: the page only ever sees the origin's bytes, and the failure
 // is reported through stats(), res.p2p and the verifyfailure event.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { demoFiles, missing, openSDKPage, sha256, sharedBrowser, startOrigin, startRelay } from './harness.js';
+import { demoFiles, eachBrowser, openSDKPage, sha256, sharedBrowser, startOrigin, startRelay } from './harness.js';
 
-const skip = missing() ?? false;
 const browser = sharedBrowser();
 const PATH = 'images/nebula.png'; // 83 chunks
 
@@ -24,11 +22,11 @@ async function fetchWatched(page, path) {
   }, path);
 }
 
-test('a chunk corrupted once is fetched again; the page gets the origin bytes and the failure is reported', { skip, timeout: 120_000 }, async (t) => {
+eachBrowser('a chunk corrupted once is fetched again; the page gets the origin bytes and the failure is reported', { timeout: 120_000 }, async (t, engine) => {
   const { files } = await demoFiles(t);
   const origin = await startOrigin(t, files);
   const relay = await startRelay(t, ['--origin', origin.url, '--fault-corrupt-chunk', `${PATH}#1`, '--log-level', 'warn']);
-  const page = await (await browser()).newPage();
+  const page = await (await browser(engine)).newPage();
   await openSDKPage(page, relay);
   const got = await fetchWatched(page, PATH);
   assert.equal(got.sha, sha256(files[PATH].bytes), 'the bytes are the origin file');
@@ -47,11 +45,11 @@ test('a chunk corrupted once is fetched again; the page gets the origin bytes an
   assert.notEqual(ev.actual, ev.expected);
 });
 
-test('a chunk corrupted on every try over frames: the whole file comes over HTTP, verified', { skip, timeout: 120_000 }, async (t) => {
+eachBrowser('a chunk corrupted on every try over frames: the whole file comes over HTTP, verified', { timeout: 120_000 }, async (t, engine) => {
   const { files } = await demoFiles(t);
   const origin = await startOrigin(t, files);
   const relay = await startRelay(t, ['--origin', origin.url, '--fault-corrupt-chunk', `${PATH}#1*2`, '--log-level', 'warn']);
-  const page = await (await browser()).newPage();
+  const page = await (await browser(engine)).newPage();
   await openSDKPage(page, relay);
   const got = await fetchWatched(page, PATH);
   assert.equal(got.sha, sha256(files[PATH].bytes));

@@ -11,10 +11,15 @@ import { HttpFallback } from './http.js';
 import { dispatchFrame } from './inbound.js';
 import { consoleLog, makeLog, progress } from './log.js';
 import { parseManifest } from './manifest.js';
+import { isPassiveType } from './passive.js';
 import { normalizePath } from './paths.js';
-import { FrameType } from './protocol.js';
+import { FrameType, chunkSourceName } from './protocol.js';
 import { Requests, withBusyRetry } from './requests.js';
 import { mergeSignals, now } from './timing.js';
+import { ChunkStore, DEFAULT_STORE_BYTES } from './store.js';
+import { LINK_WAIT_MS, Streamer } from './stream.js';
+import { answerWorker, registerWorker } from './sw/bridge.js';
+import { staticToken, tokenSource } from './token.js';
 import { transferChunks } from './transfer.js';
 
 export const VERSION = '0.1.0';
@@ -23,6 +28,7 @@ export const DEFAULTS = Object.freeze({
   timeoutMs: 5000,
   serve: true,
   peerCacheBytes: 64 << 20,
+  storeBytes: DEFAULT_STORE_BYTES,
   maxInFlight: 8,
   maxRequests: 24,
   requestTimeoutMs: 15000,
@@ -35,6 +41,8 @@ export const DEFAULTS = Object.freeze({
 });
 
 const TRANSPORTS = ['webrtc-tcp', 'websocket', 'http'];
+/** How long connect() waits for the persistent store to open. */
+const STORE_OPEN_WAIT_MS = 1000;
 const TERMINAL = new Set(['not_found', 'forbidden', 'bad_path', 'too_large', 'aborted', 'closed']);
 const RETRY_ON_LINK = new Set(['disconnected', 'timeout']);
 
@@ -73,6 +81,7 @@ const EventTargetBase = globalThis.EventTarget ?? class {
 export class Client extends EventTargetBase {
   constructor(options = {}) {
     super();
+    const self = this;
     const o = { ...DEFAULTS, ...options };
     const relay = o.relay ?? defaultRelay();
     if (!relay) {
@@ -89,28 +98,39 @@ export class Client extends EventTargetBase {
     }
     this.relay = u.origin + u.pathname.replace(/\/+$/, '');
     this._opts = o;
-    const token = o.token ?? null;
-    const ws = new URL(this.relay + '/ws');
-    ws.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (token) ws.searchParams.set('access_token', token);
+    const token = tokenSource(o.token);
+    this._token = token;
+    const wsBase = new URL(this.relay + '/ws');
+    wsBase.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    // a fresh token for every (re)connect: a function token is asked each time
+    const wsURL = async () => {
+      const ws = new URL(wsBase);
+      const t = await token();
+      if (t) ws.searchParams.set('access_token', t);
+      return ws.toString();
+    };
     const transports = o.transports ?? TRANSPORTS;
     const allowRTC = transports.includes('webrtc-tcp') && o.RTCPeerConnection !== null;
     const wsFrames = transports.includes('websocket');
     // WebRTC needs the WebSocket for signaling even when frames may not use it
     this._allowWS = wsFrames || allowRTC;
     this._timeoutMs = o.timeoutMs;
+    this._early = o.early ?? !!o.serviceWorker;
     this._log = makeLog(o.log === true ? consoleLog : o.log);
     this._onErrorOpt = typeof o.onError === 'function' ? o.onError : null;
     this._closed = false;
     this._closeCtrl = new AbortController();
     this._urls = new ObjectURLs();
     this._observers = new Set();
-    this._stats = { files: 0, bytes: 0, bySource: emptySources(), verifyFailures: 0 };
+    this._cleanups = [];
+    /** Service-worker mode: { registration, controlled, error } once connect() set it up, else null. */
+    this.serviceWorker = null;
+    this._stats = { files: 0, bytes: 0, bySource: emptySources(), verifyFailures: 0, sourcesKnown: false };
 
     this._conn = new Connection({
       WebSocket: o.WebSocket ?? globalThis.WebSocket ?? null,
       RTCPeerConnection: allowRTC ? o.RTCPeerConnection ?? globalThis.RTCPeerConnection ?? null : null,
-      wsURL: ws.toString(),
+      wsURL,
       serve: o.serve !== false,
       wsFrames,
       useWS: this._allowWS,
@@ -151,9 +171,50 @@ export class Client extends EventTargetBase {
       haveLink: () => this._conn.dataChannelLink(),
       maxMessageSize: () => this._conn.hello?.maxMessageSize,
     });
+    // the persistent tab store, opened in the background (connect() waits for it, briefly)
+    this._storeReady = ChunkStore.open({
+      indexedDB: o.indexedDB === undefined ? globalThis.indexedDB : o.indexedDB,
+      maxBytes: o.storeBytes,
+      relay: this.relay,
+      onEvict: (h) => this._holdings.storeEvicted(h),
+      log: this._log,
+    }).then(
+      (store) => {
+        if (store && this._closed) store.close();
+        else if (store) this._holdings.attachStore(store);
+      },
+      () => {},
+    );
+    // what fetches wait for before they start: the store, or STORE_OPEN_WAIT_MS (a blocked open must not hang them)
+    this._storeWait = new Promise((resolve) => {
+      const t = setTimeout(resolve, STORE_OPEN_WAIT_MS);
+      this._storeReady.then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    this._streamer = new Streamer({
+      ready: () => this._storeWait,
+      link: () => this._conn.link(),
+      awaitLink: (ms, signal) => (this._allowWS && this._conn.hopeful ? this._conn.awaitLink(ms, signal) : null),
+      linkWaitMs: o.linkWaitMs ?? (o.serviceWorker ? LINK_WAIT_MS : 0),
+      manifestFramed: (path, signal) => this._framedManifest(path, signal),
+      chunkFramed: (path, i, hash, signal) => this._framedChunk(path, i, hash, signal),
+      get http() {
+        return self._http;
+      },
+      holdings: this._holdings,
+      stats: this._stats,
+      onVerifyFailure: (path, fst, info) => this._verifyFailure(path, fst, info),
+      isClosed: () => this._closed,
+      closeSignal: this._closeCtrl.signal,
+      maxInFlight: o.maxInFlight,
+      log: this._log,
+    });
     this._http = new HttpFallback({
       relay: this.relay,
-      token,
+      token: staticToken(o.token),
+      tokenSource: token,
       fetch: o.fetch ?? globalThis.fetch?.bind(globalThis),
       isClosed: () => this._closed,
       onVerifyFailure: (path, fst, info) => this._verifyFailure(path, fst, info),
@@ -217,6 +278,14 @@ export class Client extends EventTargetBase {
     return parseManifest(bytes, path);
   }
 
+  /** One chunk over frames: { bytes, source } with the source the relay stated (CHUNK flags). */
+  async _framedChunk(path, index, hash, signal) {
+    const info = {};
+    const bytes = await this._requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info);
+    if (info.source) this._stats.sourcesKnown = true;
+    return { bytes, source: chunkSourceName(info.source), transport: info.transport };
+  }
+
   /** Fetch one file over frames; fst carries per-fetch accounting across retries. */
   async _fetchFramed(path, fst, onProgress, signal) {
     const holdings = this._holdings;
@@ -231,10 +300,7 @@ export class Client extends EventTargetBase {
       holdings.trackFile(m);
       try {
         const bytes = await transferChunks(m, {
-          getChunk: async (index, hash, sig) => ({
-            bytes: await this._requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, sig),
-            source: 'relay',
-          }),
+          getChunk: (index, hash, sig) => this._framedChunk(path, index, hash, sig),
           localGet: (h) => holdings.get(h),
           localPut: (h, b) => holdings.put(h, b, m),
           onChunk: ({ index, length, source }) => {
@@ -280,6 +346,7 @@ export class Client extends EventTargetBase {
   async fetch(path, opts = {}) {
     const clean = normalizePath(path);
     if (this._closed) throw closedError();
+    if (opts.stream || opts.range || this._early) return this._fetchStreamed(clean, opts);
     const t0 = now();
     const conn = this._conn;
     const signal = mergeSignals(this._closeCtrl.signal, opts.signal);
@@ -362,6 +429,43 @@ export class Client extends EventTargetBase {
     return this._respond(clean, fst, result, now() - t0);
   }
 
+  /**
+   * The streamed path (stream, range or early): resolves at the manifest
+   * with a streaming Response; without opts.stream (early mode), once the
+   * whole body is verified, as a buffered Response like the ladder's.
+   */
+  async _fetchStreamed(clean, opts) {
+    const { response, done } = await this._streamer.open(clean, opts);
+    if (opts.stream || opts.range) return response;
+    const { manifest, bytes, info } = await done;
+    this._stats.files--; // _respond counts it
+    this._stats.bytes -= bytes.length;
+    return this._respondWith(clean, manifest, bytes, info);
+  }
+
+  /** A buffered Response for a streamed fetch's result (info: its FetchInfo). */
+  _respondWith(path, m, bytes, info) {
+    this._stats.files++;
+    this._stats.bytes += bytes.length;
+    const headers = {
+      'content-type': m.contentType || 'application/octet-stream',
+      'content-length': String(bytes.length),
+      'x-p2pcache-source': info.source,
+      'x-p2pcache-transport': info.transport,
+    };
+    if (m.etag) headers.etag = m.etag;
+    const lm = m.lastModified ? new Date(m.lastModified) : null;
+    if (lm && !isNaN(lm)) headers['last-modified'] = lm.toUTCString();
+    const res = new Response(new Blob([bytes], { type: headers['content-type'] }), { status: 200, headers });
+    try {
+      Object.defineProperty(res, 'p2p', { value: info, enumerable: true });
+      Object.defineProperty(res, 'p2pDone', { value: Promise.resolve(info), enumerable: true });
+    } catch {
+      // a frozen Response: the headers still tell the source
+    }
+    return res;
+  }
+
   _respond(path, fst, { manifest: m, bytes }, ms) {
     this._stats.files++;
     this._stats.bytes += bytes.length;
@@ -412,9 +516,19 @@ export class Client extends EventTargetBase {
     return res;
   }
 
-  /** Fetch a file and return an object URL for it, revoked by close() or revokeObjectURL(). */
+  /**
+   * Fetch a file and return a URL for it to use as an element's src: an
+   * object URL (revoked by close() or revokeObjectURL()) when its content
+   * type is passive (passive.js: raster images, audio, video, fonts) or the
+   * client has allowActiveTypes; otherwise the relay's /files URL, which
+   * the browser loads from the relay's origin under its headers.
+   */
   async objectURL(path, opts = {}) {
     const res = await this.fetch(path, opts);
+    if (!this._opts.allowActiveTypes && !isPassiveType(res.headers.get('content-type'))) {
+      res.body?.cancel?.().catch(() => {});
+      return this._http.freshURL('files', normalizePath(path));
+    }
     const blob = await res.blob();
     if (this._closed) throw closedError();
     return this._urls.create(blob);
@@ -440,6 +554,8 @@ export class Client extends EventTargetBase {
       urls: this._urls,
       observers: this._observers,
       log: this._log,
+      allowActiveTypes: this._opts.allowActiveTypes === true,
+      fileURL: (path) => this._http.freshURL('files', normalizePath(path)),
     };
     return autoload(host, root, opts);
   }
@@ -455,6 +571,7 @@ export class Client extends EventTargetBase {
       files: s.files,
       bytes: s.bytes,
       bySource: { ...s.bySource },
+      sourcesKnown: s.sourcesKnown,
       verifyFailures: s.verifyFailures,
       peerId: conn.hello?.peerId ?? null,
       connected: !!conn.link(),
@@ -462,6 +579,7 @@ export class Client extends EventTargetBase {
       reconnects: conn.reconnects,
       inFlight: this._requests.size,
       cache: this._holdings.cacheStats(),
+      store: this._holdings.storeStats(),
       served: this._holdings.servedStats(),
       connect: conn.connectTimes ? { ...conn.connectTimes } : null,
     };
@@ -489,6 +607,13 @@ export class Client extends EventTargetBase {
     this._observers.clear();
     this._urls.revokeAll();
     this._holdings.close();
+    for (const f of this._cleanups.splice(0)) {
+      try {
+        f();
+      } catch {
+        // closing anyway
+      }
+    }
   }
 }
 
@@ -509,6 +634,19 @@ export class Client extends EventTargetBase {
  */
 export async function connect(options = {}) {
   const c = new Client(options);
-  await c._conn.start();
+  // service-worker mode: answer the worker before anything is awaited (see answerWorker)
+  if (options.serviceWorker) c._cleanups.push(answerWorker(c).stop);
+  const started = c._conn.start();
+  // the store's index (a few ms), so the first fetches can use it
+  await c._storeWait;
+  // service-worker mode answers the worker from the first moment: it implies early
+  const early = options.early ?? !!options.serviceWorker;
+  if (options.serviceWorker) {
+    const sw = await registerWorker(c, options.serviceWorker, { timeoutMs: c._timeoutMs, log: c._log });
+    c.serviceWorker = Object.freeze(sw);
+  }
+  // early: resolve now; fetches take whatever rung is ready and move up as better ones open
+  if (early) started.catch(() => {});
+  else await started;
   return c;
 }

@@ -7,15 +7,22 @@ import { encodeFrame } from './frames.js';
 import { FrameType } from './protocol.js';
 import { Session } from './session.js';
 import { backoffDelay, now } from './timing.js';
+import { TOKEN_EXPIRED } from './token.js';
+
+/** After a token_expired end, the next attempt goes at once unless the previous one did too within this long. */
+export const TOKEN_RECONNECT_GAP_MS = 2000;
 
 /**
  * Owns at most one Session at a time and replaces it when it dies.
  *
  * options:
- *   WebSocket, wsURL, RTCPeerConnection (null: no WebRTC), serve, wsFrames
+ *   WebSocket, RTCPeerConnection (null: no WebRTC), serve, wsFrames
  *     (frames may use the WebSocket), useWS (connect at all: frames or
  *     signaling for WebRTC), timeoutMs, rtcTimeoutMs, reconnect,
  *     backoffBaseMs, backoffMaxMs, pingIntervalMs, idleTimeoutMs
+ *   wsURL()                    a promise of the /ws URL for the next attempt (a
+ *                              fresh access token each time); a rejection fails
+ *                              the attempt like a refused WebSocket
  *   log(level, msg, ...)
  *   allocId()                  a free request id (for PING)
  *   onTransport(t, previous)   the rung in use changed
@@ -39,6 +46,7 @@ export class Connection {
     this._backoffN = 0;
     this._rtcFailures = 0;
     this._recovering = false;
+    this._lastTokenReconnect = -Infinity;
     this._reconnectTimer = null;
     this._pingTimer = null;
     this._closed = false;
@@ -98,10 +106,27 @@ export class Connection {
     if (this._closed) return Promise.resolve(false);
     const o = this._o;
     const run = async () => {
+      const failed = () => {
+        this._failedAttempts++;
+        this._setTransport('http');
+        this._resolveLinkWaiters();
+        this._scheduleReconnect();
+        return false;
+      };
+      let wsURL;
+      try {
+        wsURL = await o.wsURL();
+      } catch (e) {
+        // no token for this attempt: it fails like a refused WebSocket
+        this._log('warn', `connect: ${e?.message ?? e}`);
+        o.onRelayError(e);
+        return this._closed ? false : failed();
+      }
+      if (this._closed) return false;
       const s = new Session({
         n: ++this._sessionN,
         WebSocket: o.WebSocket,
-        wsURL: o.wsURL,
+        wsURL,
         RTCPeerConnection: o.RTCPeerConnection,
         serve: o.serve,
         wsFrames: o.wsFrames,
@@ -116,11 +141,7 @@ export class Connection {
       const ok = await s.openWS(o.timeoutMs);
       if (!ok || this._closed || s.dead) {
         if (this.session === s) this.session = null;
-        this._failedAttempts++;
-        this._setTransport('http');
-        this._resolveLinkWaiters();
-        this._scheduleReconnect();
-        return false;
+        return failed();
       }
       if (o.RTCPeerConnection && this._rtcFailures < 3) {
         const rtc = await s.startWebRTC(o.rtcTimeoutMs);
@@ -170,14 +191,23 @@ export class Connection {
     this._setTransport('http');
     if (s.hello) {
       this._recovering = true;
-      this._scheduleReconnect();
+      // the token ran out, nothing is wrong with the relay: come back at once
+      // with a fresh one (once per TOKEN_RECONNECT_GAP_MS, so a token that
+      // keeps expiring backs off like any other failure)
+      let immediate = false;
+      if (s.endCode === TOKEN_EXPIRED && now() - this._lastTokenReconnect > TOKEN_RECONNECT_GAP_MS) {
+        this._lastTokenReconnect = now();
+        this._backoffN = 0;
+        immediate = true;
+      }
+      this._scheduleReconnect(immediate);
     }
   }
 
-  _scheduleReconnect() {
+  _scheduleReconnect(immediate = false) {
     const o = this._o;
     if (this._closed || !o.reconnect || this._reconnectTimer) return;
-    const d = backoffDelay(this._backoffN++, { base: o.backoffBaseMs, max: o.backoffMaxMs });
+    const d = immediate ? 0 : backoffDelay(this._backoffN++, { base: o.backoffBaseMs, max: o.backoffMaxMs });
     this._log('debug', `reconnecting in ${d} ms`);
     this._reconnectTimer = setTimeout(() => {
       this._reconnectTimer = null;

@@ -15,6 +15,7 @@ const STATUS_OF = Object.freeze({
   verify_failed: 502,
   timeout: 504,
   unsupported: 501,
+  bad_range: 416,
 });
 
 /**
@@ -23,7 +24,7 @@ const STATUS_OF = Object.freeze({
  * bad_path, origin_error, stale, busy, ...) plus the SDK's own:
  * verify_failed, timeout, disconnected, closed, aborted, network,
  * http_error, protocol, bad_frame, unknown_type, bad_version, bad_manifest,
- * bad_signal, bad_option. `status` is the HTTP-like status (404 for
+ * bad_signal, bad_option, bad_range. `status` is the HTTP-like status (404 for
  * not_found, ..., or the real status of an HTTP fallback), 0 when none
  * applies.
  */

@@ -4,6 +4,7 @@
 import { fromHex, isHash, strictUTF8, toBytes } from './bytes.js';
 import { FrameError } from './errors.js';
 import {
+  CHUNK_SOURCE_MASK,
   FrameType,
   HEADER_LEN,
   MAX_CHUNK_DATA,
@@ -44,8 +45,8 @@ function hashBytes(h, type) {
  * HAVE); index, hash (GET_CHUNK: 32 bytes or 64 hex digits); hash, count,
  * bitmap (HAVE: the file's whole-file hash, its chunk count, one bit per
  * chunk); data (PING, PONG, MANIFEST, CHUNK); total, offset (MANIFEST,
- * CHUNK); code, message (ERROR). Throws a FrameError for anything that
- * would not decode.
+ * CHUNK); source (CHUNK, optional: the chunk-source bits, 0-7); code,
+ * message (ERROR). Throws a FrameError for anything that would not decode.
  */
 export function encodeFrame(f) {
   const { type } = f;
@@ -102,6 +103,9 @@ export function encodeFrame(f) {
       if (data.length > maxData || f.offset + data.length > f.total) {
         throw frameErr('bad_frame', `fragment ${f.offset}+${data.length} outside length ${f.total}`, type);
       }
+      if (isChunk && f.source !== undefined && !(Number.isInteger(f.source) && f.source >= 0 && f.source <= CHUNK_SOURCE_MASK)) {
+        throw frameErr('bad_frame', `source ${f.source} is not 0-${CHUNK_SOURCE_MASK}`, type);
+      }
       fixed = isChunk ? 12 : 8;
       body = data;
       break;
@@ -120,6 +124,7 @@ export function encodeFrame(f) {
   const dv = new DataView(out.buffer);
   out[0] = WIRE_VERSION;
   out[1] = type;
+  if (type === FrameType.CHUNK && f.source) out[2] = f.source;
   dv.setUint32(4, id);
   let o = HEADER_LEN;
   if (type === FrameType.GET_CHUNK) {
@@ -197,7 +202,9 @@ export function decodeFrame(input) {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const type = b[1];
   const id = dv.getUint32(4);
-  if (b[2] !== 0 || b[3] !== 0) throw frameErr('bad_frame', 'reserved flags set', type, id);
+  // CHUNK may carry its source in bits 0-2 of byte 2; every other flag bit is reserved
+  const allowed = type === FrameType.CHUNK ? CHUNK_SOURCE_MASK : 0;
+  if ((b[2] & ~allowed) !== 0 || b[3] !== 0) throw frameErr('bad_frame', 'reserved flags set', type, id);
   const body = b.subarray(HEADER_LEN);
   const need = (n) => {
     if (body.length < n) throw frameErr('bad_frame', `body is ${body.length} bytes, want at least ${n}`, type, id);
@@ -257,6 +264,7 @@ export function decodeFrame(input) {
       f.total = dv.getUint32(HEADER_LEN + 4);
       f.offset = dv.getUint32(HEADER_LEN + 8);
       f.data = body.subarray(12);
+      if (b[2] !== 0) f.source = b[2] & CHUNK_SOURCE_MASK; // absent when unspecified (0)
       if (f.total > MAX_CHUNK_SIZE) throw frameErr('bad_frame', `chunk length ${f.total} over ${MAX_CHUNK_SIZE}`, type, id);
       if (f.offset + f.data.length > f.total) {
         throw frameErr('bad_frame', `fragment ${f.offset}+${f.data.length} outside length ${f.total}`, type, id);

@@ -1,8 +1,9 @@
 // Holdings: the peer role (PROTOCOL.md §2). Verified chunks stay in a
-// byte-bounded LRU; which chunks of which file the client holds goes to the
-// relay in HAVE frames (one per file, batched, again after every new data
-// channel and after evictions), and the relay's GET_CHUNK is answered from
-// the LRU.
+// byte-bounded LRU in memory and, when there is one, in the persistent tab
+// store (store.js) behind it; which chunks of which file the client holds
+// goes to the relay in HAVE frames (one per file, batched, again after
+// every new data channel and after evictions from both tiers), and the
+// relay's GET_CHUNK is answered from either tier.
 
 import { toHex } from './bytes.js';
 import { chunkFrames, encodeFrame, haveBitmap } from './frames.js';
@@ -35,17 +36,64 @@ export class Holdings {
     this._haveDirty = new Set(); // whole-file sha256 whose HAVE may be out of date
     this._haveTimer = null;
     this._closed = false;
+    this._store = null;
     this.served = { chunks: 0, bytes: 0, misses: 0, haveFrames: 0 };
   }
 
-  /** A verified chunk held locally, marking it recently used. */
-  get(hashHex) {
-    return this._lru.get(hashHex);
+  /**
+   * Put the persistent store (a ChunkStore) behind the LRU: its files are
+   * tracked (and announced once a data channel is open) and its chunks
+   * served and reused. Its evictions withdraw what is no longer held.
+   */
+  attachStore(store) {
+    if (!store || this._closed) return;
+    this._store = store;
+    for (const f of store.files()) {
+      this.trackFile(f);
+      this._haveDirty.add(f.sha256);
+    }
+    this._flushHaves();
   }
 
-  /** Keep a verified chunk of manifest m; announce it if it was stored. */
+  /** The store's eviction callback: like an LRU eviction, unless memory still has it. */
+  storeEvicted(hashHex) {
+    if (!this._lru.has(hashHex)) this._onChunkEvicted(hashHex);
+  }
+
+  /** Whether a chunk is held in either tier. */
+  holds(hashHex) {
+    return this._lru.has(hashHex) || !!this._store?.has(hashHex);
+  }
+
+  /**
+   * A verified chunk held locally (marking it recently used): from memory
+   * at once, from the store as a promise (then kept in memory too);
+   * undefined when neither has it.
+   */
+  get(hashHex) {
+    const b = this._lru.get(hashHex);
+    if (b !== undefined || !this._store?.has(hashHex)) return b;
+    return this._store.get(hashHex).then((v) => {
+      if (v !== undefined && !this._closed) this._lru.set(hashHex, v);
+      return v;
+    });
+  }
+
+  /** Keep a verified chunk of manifest m (in memory and in the store); announce it if it was stored. */
   put(hashHex, bytes, m) {
-    if (this._lru.set(hashHex, bytes)) this._onChunkStored(hashHex, m);
+    const inMemory = this._lru.set(hashHex, bytes);
+    const st = this._store;
+    if (st) {
+      st.putFile(m)
+        .then(() => st.put(hashHex, bytes))
+        .catch((e) => this._log('warn', 'store: put failed', e));
+    }
+    if (inMemory || st) this._onChunkStored(hashHex, m);
+  }
+
+  /** stats().store, or null without a store. */
+  storeStats() {
+    return this._store?.stats() ?? null;
   }
 
   /** stats().cache */
@@ -59,9 +107,19 @@ export class Holdings {
     return { ...this.served, announcedFiles: this._announced.size };
   }
 
-  /** Track which chunks of manifest m this client holds, to announce them (most recently used last). */
+  /**
+   * Track which chunks of manifest m this client holds, to announce them
+   * (most recently used last). A path whose stored manifest differs (the
+   * file changed) has the old one withdrawn and dropped from the store.
+   */
   trackFile(m) {
-    if (!this._serve || this._closed) return;
+    if (this._closed) return;
+    const stored = this._store?.file(m.path);
+    if (stored && stored.sha256 !== m.sha256) {
+      this._untrackFile(stored.sha256);
+      this._store.putFile(m).catch(() => {}); // drops the old version's chunks
+    }
+    if (!this._serve) return;
     const known = this._files.get(m.sha256);
     if (known) {
       this._files.delete(m.sha256);
@@ -99,14 +157,26 @@ export class Holdings {
     this._announced.clear();
   }
 
-  /** Answer the relay's GET_CHUNK from the LRU (or ERROR forbidden / unknown_chunk). */
+  /** Answer the relay's GET_CHUNK from the LRU or the store (or ERROR forbidden / unknown_chunk). */
   serveChunk(f, link) {
     if (!this._serve) {
       link.send(encodeFrame({ type: FrameType.ERROR, id: f.id, code: ErrorCode.FORBIDDEN, message: 'this peer does not serve' }), { control: true });
       return;
     }
     const key = toHex(f.hash);
-    const bytes = this._lru.get(key);
+    const got = this.get(key);
+    if (got instanceof Promise) {
+      got.then(
+        (bytes) => this._answer(f, link, key, bytes),
+        () => this._answer(f, link, key, undefined),
+      );
+      return;
+    }
+    this._answer(f, link, key, got);
+  }
+
+  _answer(f, link, key, bytes) {
+    if (this._closed) return;
     if (!bytes) {
       this.served.misses++;
       link.send(encodeFrame({ type: FrameType.ERROR, id: f.id, code: ErrorCode.UNKNOWN_CHUNK, message: key }), { control: true });
@@ -118,9 +188,11 @@ export class Holdings {
     this.served.bytes += bytes.length;
   }
 
-  /** Forget everything (idempotent); nothing is announced afterwards. */
+  /** Forget everything (idempotent); nothing is announced afterwards. The store stays on disk. */
   close() {
     this._closed = true;
+    this._store?.close();
+    this._store = null;
     clearTimeout(this._haveTimer);
     this._haveTimer = null;
     this._lru.clear();
@@ -156,6 +228,7 @@ export class Holdings {
 
   /** Called by the LRU for every chunk it pushes out: the files listing it need a new HAVE. */
   _onChunkEvicted(hashHex) {
+    if (this._store?.has(hashHex)) return; // still held, on disk
     const set = this._chunkFiles.get(hashHex);
     if (!set) return;
     for (const sha of set) this._haveDirty.add(sha);
@@ -181,7 +254,7 @@ export class Holdings {
     for (const sha of dirty) {
       const f = this._files.get(sha);
       if (!f) continue;
-      const bitmap = haveBitmap(f.chunks, (h) => this._lru.has(h));
+      const bitmap = haveBitmap(f.chunks, (h) => this.holds(h));
       if (!bitmap.some((b) => b !== 0)) {
         this._untrackFile(sha); // nothing left of it: withdraw if announced, and forget it
         continue;

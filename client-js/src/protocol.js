@@ -30,6 +30,33 @@ export const FrameType = Object.freeze({
   ERROR: 0x12,
 });
 
+/**
+ * CHUNK frames: bits 0-2 of the header's first flags byte (byte 2) say
+ * where the relay got the chunk (PROTOCOL.md §2, "Chunk source"). Every
+ * other flag bit, and every flag bit of other frame types, is reserved and
+ * must be zero. A relay that predates this sends 0 (unspecified).
+ */
+export const CHUNK_SOURCE_MASK = 0x07;
+
+export const ChunkSource = Object.freeze({
+  UNSPECIFIED: 0, // an older relay, or a peer answering the relay's GET_CHUNK
+  RELAY_CACHE: 1, // the relay's own chunk cache
+  PEER: 2, // pulled from another peer (browser) that announced it with HAVE
+  ORIGIN: 3, // fetched from the origin for this request (a cache miss)
+  RELAY: 4, // another relay of the same mesh (reserved: not sent yet)
+});
+
+/**
+ * The stats().bySource key for a CHUNK frame's source bits: 'peer',
+ * 'origin', or 'relay' (its cache, another relay, unspecified, and the
+ * reserved values 5-7: a newer relay's source this SDK does not know).
+ */
+export function chunkSourceName(bits) {
+  if (bits === ChunkSource.PEER) return 'peer';
+  if (bits === ChunkSource.ORIGIN) return 'origin';
+  return 'relay';
+}
+
 const FRAME_NAMES = Object.freeze(Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k])));
 
 /** frameTypeName(0x11) === 'CHUNK'. */

@@ -44,12 +44,14 @@ export class Requests {
   /**
    * Send a request and resolve with the reassembled answer bytes (MANIFEST
    * or CHUNK). Rejects with the ERROR it got, 'timeout' (no progress for
-   * timeoutMs), 'disconnected', 'protocol', 'aborted' or 'closed'.
+   * timeoutMs), 'disconnected', 'protocol', 'aborted' or 'closed'. info,
+   * if given, is filled in: source (a CHUNK's source bits, 0 when the relay
+   * did not say) and transport (the link it went on: 'webrtc-tcp' or 'websocket').
    */
-  async request(frame, expect, signal) {
+  async request(frame, expect, signal, info = null) {
     await this._acquireSlot(signal);
     try {
-      return await this._requestNow(frame, expect, signal);
+      return await this._requestNow(frame, expect, signal, info);
     } finally {
       this._releaseSlot();
     }
@@ -108,10 +110,14 @@ export class Requests {
     else this._slotsUsed--;
   }
 
-  _requestNow(frame, expect, signal) {
+  _requestNow(frame, expect, signal, info) {
     const link = this._link();
     if (!link) return Promise.reject(new P2PCacheError('disconnected', 'p2pcache: no connection to the relay'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (info) {
+      info.transport = link.transport;
+      info.source = 0;
+    }
     const id = this.allocId();
     const pending = this._pending;
     const timeoutMs = this._timeoutMs;
@@ -156,6 +162,7 @@ export class Requests {
             p.fail(new P2PCacheError('protocol', `p2pcache: ${frameTypeName(f.type)} in answer to a ${frameTypeName(frame.type)}`));
             return;
           }
+          if (info && f.source) info.source = f.source;
           try {
             if (!p.buf) p.buf = new FragmentBuffer(f.total, expect === FrameType.CHUNK ? MAX_CHUNK_SIZE : MAX_MANIFEST_LEN);
             if (p.buf.add(f.offset, f.data, f.total)) {

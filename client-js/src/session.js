@@ -44,6 +44,8 @@ export class Session {
     this.dcLink = null;
     this.hello = null;
     this.dead = false;
+    /** Why the relay ended the session, when it said (the code of its error or bye signal, or the close reason), else null. */
+    this.endCode = null;
     this.lastHeard = now();
     this._answerWaiter = null;
     this._listeners = [];
@@ -147,6 +149,7 @@ export class Session {
         }
       });
       this._on(ws, 'close', (ev) => {
+        if (!this.endCode && typeof ev?.reason === 'string' && /^[a-z_]{1,64}$/.test(ev.reason)) this.endCode = ev.reason;
         done(false, `websocket closed (${ev?.code ?? ''})`);
         this.kill(`websocket closed${ev?.code ? ' (' + ev.code + ')' : ''}`);
       });
@@ -173,6 +176,8 @@ export class Session {
         if (this._answerWaiter && typeof msg.sdp === 'string') this._answerWaiter(msg.sdp);
         break;
       case 'error': {
+        // the relay closes after most refusals; remember why (token_expired: reconnect at once)
+        if (msg.code) this.endCode = String(msg.code);
         const err = new P2PCacheError(String(msg.code || 'relay_error'), `p2pcache: relay refused: ${msg.code}: ${msg.message ?? ''}`);
         this._log('warn', err.message);
         this._onRelayError(err);
@@ -180,7 +185,8 @@ export class Session {
         break;
       }
       case 'bye':
-        this.kill('relay said bye');
+        if (msg.code) this.endCode = String(msg.code);
+        this.kill(`relay said bye${msg.code ? ' (' + msg.code + ')' : ''}`);
         break;
       default:
         this._log('debug', `signal: ignoring ${msg.type}`);

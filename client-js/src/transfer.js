@@ -12,20 +12,27 @@ import { backoffDelay, sleep } from './timing.js';
 export const VERIFY_RETRIES = 1;
 
 /**
- * Fetch every chunk of manifest m, verify each against its hash and the
- * whole against m.sha256, and return the file's bytes. Pure: the transport
- * is the getChunk callback. Bytes that fail verification are never placed
- * in the result nor passed to onChunk or localPut.
+ * Fetch the chunks of manifest m (all of them, or first..last), verify each
+ * against its hash and, when the whole file was fetched, the whole against
+ * m.sha256; return the bytes of the span fetched (the file's, when whole).
+ * Pure: the transport is the getChunk callback. Bytes that fail
+ * verification are never placed in the result nor passed to onChunk,
+ * onRelease or localPut.
  *
  * opts:
- *   getChunk(index, hashHex, signal) → Promise<{ bytes: Uint8Array, source: string }>
- *   localGet(hashHex) → Uint8Array | undefined   (verified chunks held locally)
- *   localPut(hashHex, bytes)                     (called with verified chunks)
+ *   getChunk(index, hashHex, signal, attempt) → Promise<{ bytes, source }>
+ *                                    attempt counts this chunk's failed verifications
+ *   localGet(hashHex) → Uint8Array | undefined, or a promise of one (verified chunks held locally)
+ *   localPut(hashHex, bytes, source)             (called with verified chunks)
  *   onChunk({ index, length, source })           (after a chunk is verified and placed)
+ *   onRelease(index, bytes)                      (verified chunks in index order, for a
+ *                                                 stream; when the whole file is fetched
+ *                                                 the last one only after the whole-file check)
  *   onVerifyFailure({ index, expected, actual, attempt, source })  (index -1: whole file)
- *   maxInFlight (8), busyRetries (6), busyBaseMs (100), signal, hash (sha256Hex)
+ *   first (0), last (the last chunk), maxInFlight (8), verifyRetries (VERIFY_RETRIES),
+ *   busyRetries (6), busyBaseMs (100), signal, hash (sha256Hex)
  *
- * Throws P2PCacheError 'verify_failed' when a chunk fails VERIFY_RETRIES+1
+ * Throws P2PCacheError 'verify_failed' when a chunk fails verifyRetries+1
  * times or the whole file does not match; any error of getChunk otherwise
  * (after retrying 'busy' with backoff). On a throw, chunk requests still in
  * flight are aborted through their signal.
@@ -36,32 +43,56 @@ export async function transferChunks(m, opts) {
     localGet = () => undefined,
     localPut = () => {},
     onChunk = () => {},
+    onRelease = null,
     onVerifyFailure = () => {},
     maxInFlight = 8,
+    verifyRetries = VERIFY_RETRIES,
     busyRetries = 6,
     busyBaseMs = 100,
     signal,
     hash = sha256Hex,
   } = opts;
   const n = m.chunks.length;
-  const out = new Uint8Array(m.size);
+  const first = Math.max(0, opts.first ?? 0);
+  const last = Math.min(n - 1, opts.last ?? n - 1);
+  const whole = first === 0 && last === n - 1;
+  const base = n === 0 ? 0 : chunkOffset(m, first);
+  const end = n === 0 ? 0 : chunkOffset(m, last) + chunkLength(m, last);
+  const out = new Uint8Array(end - base);
   const ctrl = new AbortController();
   const onOuterAbort = () => ctrl.abort(signal.reason);
   if (signal) {
     if (signal.aborted) throw abortError(signal);
     signal.addEventListener('abort', onOuterAbort, { once: true });
   }
-  let next = 0;
+  let next = first;
   let failed = null;
+  // in-order release: done[i] once chunk i is placed; released up to nextRelease-1
+  const done = new Uint8Array(Math.max(0, last - first + 1));
+  let nextRelease = first;
+  const release = () => {
+    if (!onRelease) return;
+    while (nextRelease <= last && done[nextRelease - first]) {
+      // the file's last chunk waits for the whole-file check
+      if (whole && nextRelease === last) return;
+      const off = chunkOffset(m, nextRelease) - base;
+      onRelease(nextRelease, out.subarray(off, off + chunkLength(m, nextRelease)));
+      nextRelease++;
+    }
+  };
+  const place = (i, bytes, len, source) => {
+    out.set(bytes, chunkOffset(m, i) - base);
+    done[i - first] = 1;
+    onChunk({ index: i, length: len, source });
+    release();
+  };
 
   const one = async (i) => {
     const expected = m.chunks[i];
     const len = chunkLength(m, i);
-    const off = chunkOffset(m, i);
-    const local = localGet(expected);
+    const local = await localGet(expected);
     if (local && local.byteLength === len) {
-      out.set(local, off);
-      onChunk({ index: i, length: len, source: 'local' });
+      place(i, local, len, 'local');
       return;
     }
     let busy = 0;
@@ -69,7 +100,7 @@ export async function transferChunks(m, opts) {
       if (failed) throw failed;
       let got;
       try {
-        got = await getChunk(i, expected, ctrl.signal);
+        got = await getChunk(i, expected, ctrl.signal, attempt);
       } catch (e) {
         if (e?.code === 'busy' && busy < busyRetries && !ctrl.signal.aborted) {
           await sleep(backoffDelay(busy++, { base: busyBaseMs, max: 4000 }), ctrl.signal);
@@ -80,13 +111,13 @@ export async function transferChunks(m, opts) {
       const bytes = toBytes(got.bytes);
       const actual = bytes.length === len ? await hash(bytes) : `length ${bytes.length}, want ${len}`;
       if (actual === expected) {
-        out.set(bytes, off);
-        localPut(expected, bytes);
-        onChunk({ index: i, length: len, source: got.source ?? 'relay' });
+        if (failed) throw failed;
+        localPut(expected, bytes, got.source ?? 'relay');
+        place(i, bytes, len, got.source ?? 'relay');
         return;
       }
       onVerifyFailure({ index: i, expected, actual, attempt, source: got.source ?? 'relay' });
-      if (attempt >= VERIFY_RETRIES) {
+      if (attempt >= verifyRetries) {
         throw new P2PCacheError(
           'verify_failed',
           `p2pcache: chunk ${i} of ${m.path} failed verification ${attempt + 1} times`,
@@ -98,7 +129,7 @@ export async function transferChunks(m, opts) {
   };
 
   const worker = async () => {
-    while (!failed && next < n) {
+    while (!failed && next <= last) {
       const i = next++;
       try {
         await one(i);
@@ -114,7 +145,7 @@ export async function transferChunks(m, opts) {
 
   try {
     const workers = [];
-    for (let w = 0; w < Math.min(Math.max(1, maxInFlight), n); w++) workers.push(worker());
+    for (let w = 0; w < Math.min(Math.max(1, maxInFlight), last - first + 1); w++) workers.push(worker());
     const results = await Promise.allSettled(workers);
     if (failed) throw failed;
     const bad = results.find((r) => r.status === 'rejected');
@@ -123,12 +154,17 @@ export async function transferChunks(m, opts) {
     signal?.removeEventListener('abort', onOuterAbort);
   }
   if (signal?.aborted) throw abortError(signal);
-  const whole = await hash(out);
-  if (whole !== m.sha256) {
-    onVerifyFailure({ index: -1, expected: m.sha256, actual: whole, attempt: 0, source: 'file' });
+  if (!whole) return out;
+  const got = await hash(out);
+  if (got !== m.sha256) {
+    onVerifyFailure({ index: -1, expected: m.sha256, actual: got, attempt: 0, source: 'file' });
     throw new P2PCacheError('verify_failed', `p2pcache: ${m.path}: whole-file SHA-256 does not match the manifest`, {
       path: m.path,
     });
+  }
+  if (onRelease && n > 0) {
+    const off = chunkOffset(m, last);
+    onRelease(last, out.subarray(off, off + chunkLength(m, last)));
   }
   return out;
 }

@@ -19,6 +19,9 @@ export {
   isRequestType,
   ErrorCode,
   errorName,
+  CHUNK_SOURCE_MASK,
+  ChunkSource,
+  chunkSourceName,
 } from './protocol.js';
 export { P2PCacheError, FrameError, remoteError } from './errors.js';
 export { toHex, fromHex, isHash } from './bytes.js';

@@ -55,6 +55,28 @@ export class FakeRelay {
     this.wsCount = 0;
     this.pingClient = false;
     this.pcs = [];
+    this.tokens = null; // a Set of accepted access tokens (null: no auth)
+    this.helloDelayMs = 0; // the WebSocket's hello comes this long after it opens
+    this.httpDelayMs = 0; // every HTTP answer comes this long after the request
+    this.httpNoRanges = false; // /files answers 200 with the whole file even to a Range
+    this.sourceOf = null; // (path, index) → CHUNK source bits to send (null: 0, as an older relay)
+    this.wsURLs = []; // the URL of every WebSocket opened
+  }
+
+  /** Whether url's access_token is accepted (always, without tokens). */
+  tokenOK(url) {
+    return !this.tokens || this.tokens.has(new URL(url).searchParams.get('access_token'));
+  }
+
+  /**
+   * End a session as the relay does when its token expires: a signal (error
+   * or bye with code token_expired), then a close with that reason; how:
+   * 'error' | 'bye' | 'close' (the close reason only).
+   */
+  expireSession(sock, how = 'error') {
+    if (how === 'error') sock._text({ v: 1, type: 'error', code: 'token_expired', message: 'token expired' });
+    if (how === 'bye') sock._text({ v: 1, type: 'bye', code: 'token_expired', message: 'token expired' });
+    sock.serverClose(1008, 'token_expired');
   }
 
   addFile(path, bytes, opts) {
@@ -111,6 +133,8 @@ export class FakeRelay {
         await new Promise((r) => setTimeout(r, this.chunkDelayMs ?? 0));
         this.open--;
         let frames = chunkFrames(f.id, f.index, chunk);
+        const bits = this.sourceOf?.(f.path, f.index) ?? 0;
+        if (bits) for (const fr of frames) fr[2] = bits; // the chunk-source flags (PROTOCOL.md §2)
         if (this.reverseFragments) frames = frames.reverse();
         for (const fr of frames) reply(fr);
         return;
@@ -152,8 +176,9 @@ export class FakeRelay {
         this.binaryType = 'blob';
         relay.wsCount++;
         relay.lastWS = this;
+        relay.wsURLs.push(url);
         setTimeout(() => {
-          if (relay.refuseWS) {
+          if (relay.refuseWS || !relay.tokenOK(url)) {
             this.readyState = 3;
             this.dispatchEvent(new Event('error'));
             const ev = new Event('close');
@@ -165,7 +190,9 @@ export class FakeRelay {
           relay.sockets.add(this);
           this.dispatchEvent(new Event('open'));
           if (!relay.silentWS) {
-            this._text({ v: 1, type: 'hello', peerId: 'p-test', chunkSize: 65536, maxMessageSize: 65536 });
+            const hello = () => this.readyState === 1 && this._text({ v: 1, type: 'hello', peerId: 'p-test', chunkSize: 65536, maxMessageSize: 65536 });
+            if (relay.helloDelayMs) setTimeout(hello, relay.helloDelayMs);
+            else hello();
           }
         }, 1);
       }
@@ -208,12 +235,13 @@ export class FakeRelay {
         }, 0);
       }
 
-      serverClose(code) {
+      serverClose(code, reason = '') {
         if (this.readyState >= 2) return;
         this.readyState = 3;
         relay.sockets.delete(this);
         const ev = new Event('close');
         ev.code = code;
+        ev.reason = reason;
         this.dispatchEvent(ev);
       }
     };
@@ -307,9 +335,11 @@ export class FakeRelay {
     return async (url, init = {}) => {
       if (init.signal?.aborted) throw new DOMException('aborted', 'AbortError');
       if (relay.httpDown) throw new TypeError('fetch failed');
+      if (relay.httpDelayMs) await new Promise((r) => setTimeout(r, relay.httpDelayMs));
       const u = new URL(url);
       relay.httpLog = relay.httpLog ?? [];
       relay.httpLog.push(u.pathname + u.search);
+      if (!relay.tokenOK(url)) return new Response('token', { status: 401 });
       const m = /^\/(files|manifest)\/(.+)$/.exec(u.pathname);
       const path = m && decodeURIComponent(m[2]);
       const file = path && relay.files.get(path);
@@ -317,15 +347,27 @@ export class FakeRelay {
       if (m[1] === 'manifest') {
         return new Response(JSON.stringify(file.manifest), { headers: { 'content-type': 'application/json' } });
       }
-      const body = file.bytes.slice();
+      let body = file.bytes.slice();
       if (relay.corruptHTTP && body.length) body[body.length - 1] ^= 1;
-      return new Response(body, {
-        headers: {
-          'content-type': file.manifest.contentType,
-          'content-length': String(body.length),
-          etag: file.manifest.etag,
-        },
-      });
+      const headers = {
+        'content-type': file.manifest.contentType,
+        etag: file.manifest.etag,
+        'accept-ranges': 'bytes',
+      };
+      const h = new Headers(init.headers ?? {});
+      const r = /^bytes=(\d+)-(\d+)$/.exec(h.get('range') ?? '');
+      relay.httpRanges = relay.httpRanges ?? [];
+      relay.httpRanges.push({ path, range: h.get('range'), ifRange: h.get('if-range') });
+      if (r && !relay.httpNoRanges && (!h.get('if-range') || h.get('if-range') === file.manifest.etag)) {
+        const a = Number(r[1]);
+        const b = Math.min(Number(r[2]), body.length - 1);
+        headers['content-range'] = `bytes ${a}-${b}/${body.length}`;
+        body = body.slice(a, b + 1);
+        headers['content-length'] = String(body.length);
+        return new Response(body, { status: 206, headers });
+      }
+      headers['content-length'] = String(body.length);
+      return new Response(body, { headers });
     };
   }
 }

@@ -62,7 +62,9 @@ func (p *Peer) FetchManifest(ctx context.Context, path string) (*wire.Manifest, 
 	return a.m, nil
 }
 
-// FetchChunk fetches chunk i of m with GET_CHUNK and verifies it.
+// FetchChunk fetches chunk i of m with GET_CHUNK and verifies it. The
+// request names the chunk by m.Path, i and its hash; with m.Path empty, by
+// its hash alone (the relay finds it in any manifest it holds).
 func (p *Peer) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte, error) {
 	if i < 0 || i >= len(m.Chunks) {
 		return nil, fmt.Errorf("%w: %d of %d", cache.ErrBadIndex, i, len(m.Chunks))
@@ -154,12 +156,6 @@ func (p *Peer) send(f *wire.Frame) error {
 	return nil
 }
 
-// StopReading makes the peer a stuck consumer: it stops reading the data
-// channel (its requests stall, the relay's sends back up) but keeps its
-// connection and pings. It exists for tests and benchmarks of the relay's
-// slow-consumer policy; Close still releases everything.
-func (p *Peer) StopReading() { p.stallOnce.Do(func() { close(p.stalled) }) }
-
 func (p *Peer) readDC() {
 	buf := make([]byte, wire.MaxMessageSize)
 	for {
@@ -216,7 +212,11 @@ func (p *Peer) readDC() {
 }
 
 func (p *Peer) pong(ping wire.Frame, viaWS bool) {
-	f := &wire.Frame{Type: wire.TypePong, ID: ping.ID, Data: append([]byte(nil), ping.Data...)}
+	at := time.Now()
+	data := append([]byte(nil), ping.Data...)
+	pong := func() *wire.Frame {
+		return &wire.Frame{Type: wire.TypePong, ID: ping.ID, Data: p.hooks.pongPayload(data, time.Since(at))}
+	}
 	if !viaWS {
 		if d := p.opts.ServeDelay; d > 0 {
 			p.wg.Add(1)
@@ -226,23 +226,31 @@ func (p *Peer) pong(ping wire.Frame, viaWS bool) {
 				defer t.Stop()
 				select {
 				case <-t.C:
-					p.send(f)
+					p.send(pong())
 				case <-p.done:
 				}
 			}()
 			return
 		}
-		p.send(f)
+		p.send(pong())
 		return
 	}
+	p.sendWS(pong())
+}
+
+// sendWS sends f over the signaling WebSocket (the WebSocket rung).
+func (p *Peer) sendWS(f *wire.Frame) error {
 	b, err := wire.AppendFrame(nil, f)
 	if err != nil {
-		return
+		return err
 	}
 	p.wsMu.Lock()
 	defer p.wsMu.Unlock()
 	p.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	p.ws.WriteMessage(wire.BinaryMessage, b)
+	if err := p.ws.WriteMessage(wire.BinaryMessage, b); err != nil {
+		return fmt.Errorf("%w: websocket write: %w", ErrClosed, err)
+	}
+	return nil
 }
 
 func (p *Peer) pinger() {

@@ -92,8 +92,9 @@ type Peer struct {
 	closed  bool
 
 	closeOnce sync.Once
-	stalled   chan struct{} // closed by StopReading
+	stalled   chan struct{} // closed by StopReadingForTest
 	stallOnce sync.Once
+	hooks     testHooks // fortest.go; zero outside tests
 	bytesIn   atomic.Uint64
 	served    atomic.Uint64
 }

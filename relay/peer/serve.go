@@ -40,6 +40,9 @@ func (p *Peer) announce(m *wire.Manifest) {
 // the reader goroutine, so anything slow (a ServeDelay) goes to a goroutine
 // of its own, bounded by maxServing.
 func (p *Peer) serveChunk(f wire.Frame) {
+	if p.hooks.stallServe.Load() {
+		return
+	}
 	var b []byte
 	ok := false
 	if p.held != nil {
@@ -73,6 +76,7 @@ func (p *Peer) serveChunk(f wire.Frame) {
 		}
 		if p.sendChunk(f.ID, f.Index, b) {
 			p.served.Add(1)
+			p.hooks.served(f.ID, f.Index)
 		}
 	}()
 }

@@ -69,7 +69,8 @@ func ParseSignal(b []byte) (*Signal, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSignal, err)
 	}
-	if dec.More() {
+	// Not dec.More: it reports a trailing "}" or "]" as no more data.
+	if len(bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, fmt.Errorf("%w: trailing data", ErrBadSignal)
 	}
 	if err := s.Validate(); err != nil {

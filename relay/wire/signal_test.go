@@ -26,6 +26,8 @@ func TestParseSignal(t *testing.T) {
 		{"junk", `not json`, false, "invalid character"},
 		{"array", `[1,2]`, false, "cannot unmarshal"},
 		{"trailing", `{"v":1,"type":"bye"} {}`, false, "trailing data"},
+		{"trailing brace", `{"v":1,"type":"bye"}}`, false, "trailing data"},
+		{"trailing whitespace", "{\"v\":1,\"type\":\"bye\"} \r\n", true, ""},
 		{"sdp not sdp", `{"v":1,"type":"offer","sdp":"hello"}`, false, "v=0"},
 		{"sdp too long", `{"v":1,"type":"offer","sdp":"v=0` + long + `"}`, false, "over"},
 		{"candidate junk", `{"v":1,"type":"candidate","candidate":{"candidate":"rm -rf /"}}`, false, "candidate:"},

@@ -234,6 +234,8 @@ func genSignals(t *testing.T) signalFile {
 		{"type as number", `{"v":1,"type":3}`},
 		{"trailing object", `{"v":1,"type":"bye"} {}`},
 		{"trailing garbage", `{"v":1,"type":"bye"}x`},
+		{"trailing brace", `{"v":1,"type":"bye"}}`},
+		{"trailing bracket", `{"v":1,"type":"bye"}]`},
 		{"two messages", `{"v":1,"type":"bye"}{"v":1,"type":"bye"}`},
 		{"truncated", `{"v":1,"type":"bye"`},
 		{"offer without sdp", `{"v":1,"type":"offer"}`},
