@@ -4,16 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -25,50 +18,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fasthttp/websocket"
-
 	"github.com/p2pcache/p2pcache/relay/peer"
 	"github.com/p2pcache/p2pcache/server/internal/config"
 	"github.com/p2pcache/p2pcache/server/internal/stack"
+	"github.com/p2pcache/p2pcache/server/internal/testcert"
 	"github.com/p2pcache/p2pcache/server/portmux"
 )
-
-// writePair writes a self-signed certificate for 127.0.0.1 named cn, and
-// its key; the certificate is its own CA (SSL_CERT_FILE for a child).
-func writePair(t testing.TB, certFile, keyFile, cn string, dnsNames ...string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              dnsNames,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Key first: a watcher that sees the certificate change sees a pair.
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func servedCN(t testing.TB, addr string) string {
 	t.Helper()
@@ -292,7 +247,7 @@ func startChild(t *testing.T, args ...string) (logs func() string, signal func(o
 func TestOnePortTLS(t *testing.T) {
 	dir := t.TempDir()
 	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writePair(t, cf, kf, "first")
+	testcert.Write(t, cf, kf, "first")
 	addr := freePort(t)
 	flags := []string{"--listen", addr, "--ice-listen", "shared", "--tls-cert", cf, "--tls-key", kf, "--tls-reload-interval", "0"}
 	logs, signal := startChild(t, append(flags, "--log-level", "debug")...)
@@ -323,38 +278,9 @@ func TestOnePortTLS(t *testing.T) {
 	if cn := servedCN(t, addr); cn != "first" {
 		t.Fatalf("certificate %q", cn)
 	}
-	d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
-	ws, _, err := d.Dial("wss://"+addr+"/ws", http.Header{"Origin": {"https://" + addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	pongs := make(chan string, 4)
-	ws.SetPongHandler(func(s string) error { pongs <- s; return nil })
-	closed := make(chan error, 1)
-	go func() {
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				closed <- err
-				return
-			}
-		}
-	}()
-	ping := func(data string) {
-		t.Helper()
-		if err := ws.WriteControl(websocket.PingMessage, []byte(data), time.Now().Add(2*time.Second)); err != nil {
-			t.Fatalf("ping: %v", err)
-		}
-		select {
-		case <-pongs:
-		case err := <-closed:
-			t.Fatalf("WebSocket closed: %v", err)
-		case <-time.After(5 * time.Second):
-			t.Fatal("no pong")
-		}
-	}
-	ping("before")
-	writePair(t, cf, kf, "second")
+	ws := testcert.DialWSS(t, addr)
+	ws.Ping(t, "before")
+	testcert.Write(t, cf, kf, "second")
 	time.Sleep(50 * time.Millisecond)
 	if cn := servedCN(t, addr); cn != "first" {
 		t.Fatalf("reloaded without SIGHUP (--tls-reload-interval 0): %q", cn)
@@ -367,7 +293,7 @@ func TestOnePortTLS(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	ping("after")
+	ws.Ping(t, "after") // the connection made under the old certificate is still up
 	if !strings.Contains(logs(), "TLS certificate reloaded") {
 		t.Errorf("no reload in the log")
 	}
@@ -441,7 +367,7 @@ func TestSideListeners(t *testing.T) {
 	defer http.DefaultClient.CloseIdleConnections()
 	dir := t.TempDir()
 	cf, kf := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	writePair(t, cf, kf, "from-acme-cache", "relay.example.com")
+	testcert.Write(t, cf, kf, "from-acme-cache", "127.0.0.1", "relay.example.com")
 	c, _ := os.ReadFile(cf)
 	k, _ := os.ReadFile(kf)
 	cache := filepath.Join(dir, "acme")

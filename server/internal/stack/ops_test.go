@@ -3,28 +3,18 @@ package stack
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fasthttp/websocket"
-
 	"github.com/p2pcache/p2pcache/relay/peer"
 	"github.com/p2pcache/p2pcache/server/internal/config"
+	"github.com/p2pcache/p2pcache/server/internal/testcert"
 )
 
 // getStatus GETs url and returns the status and body.
@@ -137,40 +127,6 @@ func TestReadyzDuringDrain(t *testing.T) {
 	}
 }
 
-// writePair writes a self-signed certificate for 127.0.0.1 named cn and
-// its key to certFile and keyFile, and returns the certificate's PEM.
-func writePair(t *testing.T, certFile, keyFile, cn string) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certPEM
-}
-
 // servedCN is the common name of the certificate a new TLS handshake with
 // addr gets.
 func servedCN(t *testing.T, addr string) string {
@@ -192,7 +148,7 @@ func TestCertReloadKeepsConnections(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			dir := t.TempDir()
 			cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-			writePair(t, cf, kf, "before")
+			testcert.Write(t, cf, kf, "before")
 			cfg := config.Default()
 			cfg.TLSCert, cfg.TLSKey, cfg.TLSReloadInterval = cf, kf, 0
 			if how == "watch" {
@@ -208,42 +164,16 @@ func TestCertReloadKeepsConnections(t *testing.T) {
 				t.Fatalf("first certificate %q", cn)
 			}
 
-			d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
-			ws, _, err := d.Dial("wss://"+addr+"/ws", http.Header{"Origin": {"https://" + addr}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ws.Close()
-			pongs := make(chan string, 4)
-			ws.SetPongHandler(func(data string) error { pongs <- data; return nil })
-			readDone := make(chan error, 1)
-			go func() {
-				for {
-					if _, _, err := ws.ReadMessage(); err != nil {
-						readDone <- err
-						return
-					}
-				}
-			}()
+			ws := testcert.DialWSS(t, addr)
 			ping := func(data string) {
 				t.Helper()
-				if err := ws.WriteControl(websocket.PingMessage, []byte(data), time.Now().Add(2*time.Second)); err != nil {
-					t.Fatalf("ping %s: %v", data, err)
-				}
-				select {
-				case got := <-pongs:
-					if got != data {
-						t.Fatalf("pong %q, want %q", got, data)
-					}
-				case err := <-readDone:
-					t.Fatalf("the WebSocket closed: %v", err)
-				case <-time.After(5 * time.Second):
-					t.Fatalf("no pong for %s", data)
+				if got := ws.Ping(t, data); got != data {
+					t.Fatalf("pong %q, want %q", got, data)
 				}
 			}
 			ping("before")
 
-			writePair(t, cf, kf, "after")
+			testcert.Write(t, cf, kf, "after")
 			if how == "ReloadCerts" {
 				if err := s.ReloadCerts(); err != nil {
 					t.Fatal(err)
