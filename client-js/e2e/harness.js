@@ -430,7 +430,16 @@ export async function openSDKPage(page, relay) {
       /** The selected ICE candidate pair of an RTCPeerConnection, with both candidates. */
       async selectedPair(pc) {
         if (!pc) return null;
-        const stats = await pc.getStats();
+        // Chromium reports the selected pair as 'in-progress' while one of
+        // its consent checks is outstanding; wait (≤ 3 s) for 'succeeded'.
+        let stats;
+        for (let deadline = Date.now() + 3000; ; ) {
+          stats = await pc.getStats();
+          const tr = [...stats.values()].find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+          const p = tr && stats.get(tr.selectedCandidatePairId);
+          if (!p || p.state === 'succeeded' || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
         const all = [...stats.values()];
         const tr = all.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
         const pair = tr
