@@ -44,7 +44,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "p2pcache:", err)
 		return 1
 	}
-	setMemoryLimit(s, log)
+	setMemoryLimit(s, cfg.CacheSize, log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	side := startSideServers(socks, s, cfg, log)
