@@ -144,16 +144,19 @@ func FuzzUsableMemory(f *testing.F) {
 	f.Add("5:cpu,memory:/x\n", "", "1073741824", "")
 	f.Add("garbage", "-5", "1e9", "MemTotal: -3 kB")
 	f.Fuzz(func(t *testing.T, cgroup, max, limit, meminfo string) {
+		// The kernel's cgroup paths are absolute and clean; usableMemory
+		// cleans them (so "/.." is the root), and so does the test, which
+		// puts the limit files where a clean path leads.
 		v2, v1 := parseProcCgroup([]byte(cgroup))
 		fsys := fstest.MapFS{
 			"proc/self/cgroup": {Data: []byte(cgroup)},
 			"proc/meminfo":     {Data: []byte(meminfo)},
 		}
-		if max != "" && fs.ValidPath(path.Join(cgroupRoot, v2, "memory.max")) {
-			fsys[path.Join(cgroupRoot, v2, "memory.max")] = &fstest.MapFile{Data: []byte(max)}
+		if max != "" && fs.ValidPath(path.Join(cgroupRoot, path.Clean(v2), "memory.max")) {
+			fsys[path.Join(cgroupRoot, path.Clean(v2), "memory.max")] = &fstest.MapFile{Data: []byte(max)}
 		}
-		if limit != "" && fs.ValidPath(path.Join(cgroupRoot, "memory", v1, "memory.limit_in_bytes")) {
-			fsys[path.Join(cgroupRoot, "memory", v1, "memory.limit_in_bytes")] = &fstest.MapFile{Data: []byte(limit)}
+		if limit != "" && fs.ValidPath(path.Join(cgroupRoot, "memory", path.Clean(v1), "memory.limit_in_bytes")) {
+			fsys[path.Join(cgroupRoot, "memory", path.Clean(v1), "memory.limit_in_bytes")] = &fstest.MapFile{Data: []byte(limit)}
 		}
 		n, err := usableMemory(fsys)
 		if err != nil {
