@@ -8,7 +8,7 @@ FUZZTIME ?= 60000x
 # The bench harness's flags; see go run ./bench -h.
 BENCH_ARGS ?= --quick --json bench/out/quick.json --html bench/out/quick.html
 # Fuzz targets, as package:Target.
-FUZZ_TARGETS := ./relay/wire:FuzzDecodeFrame ./relay/wire:FuzzParseSignal ./relay/wire:FuzzParseManifest ./relay/wire:FuzzCleanPath ./cache:FuzzHTTPOriginURL ./cache:FuzzUsableMemory ./server/internal/config:FuzzParseSize ./server/internal/config:FuzzConfigFile ./server/portmux:FuzzClassify ./server/edge:FuzzForwardedHeaders ./relay/mesh:FuzzDecodeRequest ./relay/mesh:FuzzDecodeReply ./relay/mesh:FuzzDecodeAnnouncement ./relay/mesh:FuzzDecodeManifestAnswer
+FUZZ_TARGETS := ./relay/wire:FuzzDecodeFrame ./relay/wire:FuzzParseSignal ./relay/wire:FuzzParseManifest ./relay/wire:FuzzCleanPath ./cache:FuzzHTTPOriginURL ./cache:FuzzUsableMemory ./server/internal/config:FuzzParseSize ./server/internal/config:FuzzConfigFile ./server/portmux:FuzzClassify ./server/edge:FuzzForwardedHeaders ./relay/mesh:FuzzDecodeRequest ./relay/mesh:FuzzDecodeReply ./relay/mesh:FuzzDecodeAnnouncement ./relay/mesh:FuzzDecodeManifestAnswer ./server/internal/config:FuzzMeshID ./server/edge:FuzzPreferredEncoding
 
 .DEFAULT_GOAL := help
 .PHONY: help run build test test-go test-js test-browser fuzz bench bench-micro lint clean

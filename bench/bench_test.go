@@ -425,10 +425,90 @@ func TestOptions(t *testing.T) {
 		t.Errorf("explicit flags must win over --quick: %+v %v", o, err)
 	}
 	for _, bad := range [][]string{{"--zipf", "0.5"}, {"--peer-fetch", "maybe"}, {"--cache-size", "0%"}, {"--relay", "ftp://x"},
-		{"--https", "x"}, {"--rtt", "-1s"}, {"--relay", "http://x:1", "--rtt", "50ms"}, {"extra"}} {
+		{"--https", "x"}, {"--rtt", "-1s"}, {"--relay", "http://x:1", "--rtt", "50ms"}, {"extra"},
+		{"--relays", "0"}, {"--relays", "17"}, {"--relays", "3", "--relay-rtt", "1ms,2ms"}, {"--relays", "2", "--relay-rtt", "-1ms"},
+		{"--mesh", "maybe"}, {"--relay", "http://x:1", "--relays", "2"}} {
 		if _, err := parseOptions(bad, io.Discard); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err %v, want errUsage", bad, err)
 		}
+	}
+}
+
+// TestClusterOptions: --relays, --relay-rtt (one per relay, or one for
+// all) and --mesh.
+func TestClusterOptions(t *testing.T) {
+	o, err := parseOptions(nil, io.Discard)
+	if err != nil || o.relays != 1 || o.relayRTT != nil || !o.mesh || o.needsAltLoopback() {
+		t.Fatalf("defaults: %+v %v", o, err)
+	}
+	o, err = parseOptions([]string{"--relays", "3", "--relay-rtt", "0ms, 20ms,80ms", "--rtt", "5ms"}, io.Discard)
+	if err != nil || !reflect.DeepEqual(o.relayRTT, []time.Duration{0, 20 * time.Millisecond, 80 * time.Millisecond}) ||
+		o.clusterRTT(2) != 80*time.Millisecond || !o.needsAltLoopback() {
+		t.Fatalf("--relay-rtt per relay: %+v %v", o, err)
+	}
+	o, err = parseOptions([]string{"--relays", "2", "--relay-rtt", "10ms", "--mesh", "off"}, io.Discard)
+	if err != nil || !reflect.DeepEqual(o.relayRTT, []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}) || o.mesh || o.proxied() {
+		t.Fatalf("--relay-rtt for all, --mesh off: %+v %v", o, err)
+	}
+	o, err = parseOptions([]string{"--relays", "2", "--rtt", "30ms"}, io.Discard)
+	if err != nil || o.clusterRTT(1) != 30*time.Millisecond {
+		t.Fatalf("--rtt for every relay without --relay-rtt: %+v %v", o, err)
+	}
+}
+
+// TestClusterReport: a cluster's per-relay figures are the deltas of each
+// relay's metrics; the run's chunks and egress are their sums; a relay
+// that could not be scraped is marked and leaves the sums alone.
+func TestClusterReport(t *testing.T) {
+	m := func(origin, bytes, egress, fills, served, cache, relay float64) metrics {
+		return metrics{
+			"p2pcache_origin_fetches_total": origin, "p2pcache_origin_bytes_total": bytes, "p2pcache_bytes_sent_total": egress,
+			`p2pcache_mesh_fills_total{kind="chunk"}`: fills, `p2pcache_mesh_fills_total{kind="manifest"}`: origin,
+			"p2pcache_mesh_served_bytes_total":              served,
+			`p2pcache_chunks_served_total{source="cache"}`:  cache,
+			`p2pcache_chunks_served_total{source="relay"}`:  relay,
+			`p2pcache_chunks_served_total{source="origin"}`: origin,
+			`p2pcache_chunks_served_total{source="peer"}`:   0,
+		}
+	}
+	zero := m(0, 0, 0, 0, 0, 0, 0)
+	w := &phaseOut{kind: phaseWebRTC, peers: 3, cluster: &clusterOut{
+		mesh: true, rtts: []time.Duration{0, 20 * time.Millisecond}, peers: []int{2, 1},
+		before: []metrics{zero, zero},
+		after:  []metrics{m(4, 4e6, 9e6, 1, 3e6, 10, 1), m(1, 1e6, 5e6, 6, 1e5, 2, 6)},
+	}}
+	w.cluster.after[1][`p2pcache_mesh_requests_total{member="relay-1",kind="chunk",result="ok"}`] = 5
+	w.cluster.after[1][`p2pcache_mesh_requests_total{member="relay-1",kind="peek",result="ok"}`] = 2
+	w.cluster.after[1][`p2pcache_mesh_requests_total{member="relay-1",kind="chunk",result="timeout"}`] = 1
+	r := buildRun(w, nil, nil, nil, 0)
+	c := r.Cluster
+	if c == nil || c.Relays != 2 || !c.Mesh || len(c.Members) != 2 {
+		t.Fatalf("cluster %+v", c)
+	}
+	if m2 := c.Members[1]; m2.ID != "relay-2" || m2.RTTMS != 20 || m2.Peers != 1 || m2.OriginRequests != 1 || m2.OriginBytes != 1e6 ||
+		m2.EgressBytes != 5e6 || m2.ChunksFromCluster != 6 || m2.ManifestsFromCluster != 1 || m2.ServedBytes != 1e5 || m2.ChunksBySource["relay"] != 6 || results(m2.Requests) != "ok 7, timeout 1" {
+		t.Errorf("relay-2: %+v", m2)
+	}
+	if r.Chunks == nil || *r.Chunks != (chunkSources{Cache: 12, Relay: 7, Origin: 5}) || r.RelayEgress != 14e6 {
+		t.Errorf("sums: chunks %+v, egress %d", r.Chunks, r.RelayEgress)
+	}
+	var b strings.Builder
+	printCluster(&b, c)
+	for _, want := range []string{"2 relays, one mesh on embedded NATS", "relay-2", "1 / 1.0", "2/0/6/1"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if h := clusterTable(c); !strings.Contains(h, "<td>relay-2</td><td>20.00</td><td>1</td><td>1</td><td>1.0</td>") || !strings.Contains(h, "<td>2 / 0 / 6 / 1</td><td>ok 7, timeout 1</td>") {
+		t.Errorf("HTML table: %s", h)
+	}
+	w.cluster.after[1] = nil
+	r = buildRun(w, nil, nil, nil, 0)
+	if r.Cluster.Members[1].Scraped || r.Chunks != nil {
+		t.Errorf("an unscraped relay: %+v, chunks %+v", r.Cluster.Members[1], r.Chunks)
+	}
+	if clusterOf(nil) != nil {
+		t.Error("one relay has a cluster")
 	}
 }
 

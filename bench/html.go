@@ -357,6 +357,7 @@ func renderHTML(rep *Report) string {
 		}
 		b.WriteString(sourceBars(r))
 		b.WriteString("</div>\n")
+		b.WriteString(clusterTable(r.Cluster))
 		for _, k := range tableKinds {
 			ps := phaseOf(r, k)
 			if ps != nil && len(ps.ErrorSamples) > 0 {
@@ -547,6 +548,7 @@ func sourceBars(r *RunReport) string {
 		rows = append(rows, barRow{label: "WebRTC: chunks sent", parts: []barPart{
 			{"relay cache", "#2ca02c", float64(r.Chunks.Cache)},
 			{"peers", "#9467bd", float64(r.Chunks.Peer)},
+			{"other relays", "#8c564b", float64(r.Chunks.Relay)},
 			{"origin", "#ff7f0e", float64(r.Chunks.Origin)},
 		}})
 	}

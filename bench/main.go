@@ -31,6 +31,15 @@
 // The relay gets --ws-rate 100000 and --max-peers 100000: every bench peer
 // connects from 127.0.0.1.
 //
+// --relays N runs the WebRTC phase on N relay processes that make one
+// cluster on embedded NATS (relay/mesh: one cache tier, each chunk from the
+// origin once per cluster), peers spread round-robin over them, each relay
+// behind its own --relay-rtt (cluster.go); the table then adds each relay's
+// origin requests and bytes, egress, and what it took from and gave to the
+// cluster:
+//
+//	go run ./bench --peers 30 --relays 3 --relay-rtt 0ms,20ms,80ms --no-baseline
+//
 // --rtt and --bandwidth put a user-space TCP delay proxy in front of the
 // relay's HTTP and ICE-TCP ports (the proxies listen on 127.0.0.2, the
 // relay on the same ports of 127.0.0.1, advertising 127.0.0.2 with
@@ -150,10 +159,12 @@ func runBench(ctx context.Context, o *options, stderr io.Writer) (*Report, error
 	b := &bench{o: o, files: files, origin: origin, originPublic: origin.URL(), prog: prog, proc: newProcReader()}
 	b.procOK = b.proc.available() && o.relayURL == ""
 	rep.Host.ClockTicks = b.proc.hz
-	if o.proxied() {
+	if o.needsAltLoopback() {
 		if err := checkAltLoopback(); err != nil {
 			return nil, err
 		}
+	}
+	if o.proxied() {
 		ln, err := listenLoopback("127.0.0.1")
 		if err != nil {
 			return nil, err
@@ -191,7 +202,10 @@ func runBench(ctx context.Context, o *options, stderr io.Writer) (*Report, error
 	rep.Settings = settingsJSON{
 		Peers: o.peers, Files: o.files, Zipf: o.zipf, CacheSize: o.cacheSize, CacheBytes: cb, PeerFetch: o.peerFetch,
 		RTTMS: ms(o.rtt), BandwidthBps: o.bandwidth, Seed: o.seed, Quick: o.quick, Relay: relayDesc, HTTPS: b.setup.tls != nil, Probe: o.probe,
-		DialConc: o.dialConc, PhaseTimeoutS: o.phaseTimeout.Seconds(), RequestTimeoutS: o.reqTimeout.Seconds(), IdleMS: ms(o.idle),
+		DialConc: o.dialConc, Relays: o.relays, PhaseTimeoutS: o.phaseTimeout.Seconds(), RequestTimeoutS: o.reqTimeout.Seconds(), IdleMS: ms(o.idle),
+	}
+	for _, d := range o.relayRTT {
+		rep.Settings.RelayRTTMS = append(rep.Settings.RelayRTTMS, ms(d))
 	}
 	if o.duration > 0 {
 		rep.Settings.DurationS = o.duration.Seconds()
@@ -246,6 +260,12 @@ func notes(o *options, rep *Report) []string {
 		n = append(n, "Each relay phase runs a fresh relay process (cold cache, same flags); its CPU (utime+stime) and peak RSS (VmHWM) are per phase; cpu_ms_per_mb counts CPU during the requests only.")
 	} else {
 		n = append(n, "--relay: no process metrics; origin traffic from the relay's p2pcache_origin_*_total; phases share one relay and its (warm) cache; no direct-origin baseline.")
+	}
+	if o.relays > 1 && !o.mesh {
+		n = append(n, fmt.Sprintf("WebRTC phase: %d independent relay processes (--mesh off: each fills its own cache from the origin); peers spread round-robin (peer k on relay k mod %d); origin figures are the total at the bench's origin; chunks and egress are summed over the relays; CPU and RSS are relay 1's; the HTTP baselines use one relay.", o.relays, o.relays))
+	}
+	if o.relays > 1 && o.mesh {
+		n = append(n, fmt.Sprintf("WebRTC phase: %d relay processes on one embedded-NATS cluster sharing one cache tier (relay/mesh); peers spread round-robin (peer k on relay k mod %d), each relay reached with its --relay-rtt (relay-to-relay traffic undelayed); origin figures are the cluster's, counted at the bench's origin; chunks and egress are summed over the relays; CPU and RSS are relay 1's; the HTTP baselines use one relay.", o.relays, o.relays))
 	}
 	if o.proxied() {
 		n = append(n, "Delay proxy: each direction holds every byte rtt/2; TCP handshakes are completed locally by the proxy and emulated by holding a new connection's first client bytes one RTT, so an HTTP connect_ms is TCP connect + 1 RTT. The relay→origin path is not delayed.")

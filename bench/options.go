@@ -33,16 +33,19 @@ type options struct {
 	bandwidth     float64       // bytes/s per connection and direction; 0 = unlimited
 	bandwidthText string
 	seed          uint64
-	relayBin      string        // a prebuilt relay binary; empty: build ./server
-	relayArgs     []string      // extra flags for the relay process
-	relayURL      string        // an already running relay; no process metrics then
-	dialConc      int           // peers dialing at once
-	phaseTimeout  time.Duration // bound on one phase's request loop
-	reqTimeout    time.Duration // bound on one request
-	idle          time.Duration // idle time with all peers connected before the RSS sample
-	baselines     bool          // run the HTTP baselines
-	https         bool          // also the HTTPS /files baseline (self-signed certificate)
-	probe         int           // warm-cache 64 KiB fetches after each phase; 0 = none
+	relayBin      string          // a prebuilt relay binary; empty: build ./server
+	relayArgs     []string        // extra flags for the relay process
+	relayURL      string          // an already running relay; no process metrics then
+	dialConc      int             // peers dialing at once
+	phaseTimeout  time.Duration   // bound on one phase's request loop
+	reqTimeout    time.Duration   // bound on one request
+	idle          time.Duration   // idle time with all peers connected before the RSS sample
+	baselines     bool            // run the HTTP baselines
+	https         bool            // also the HTTPS /files baseline (self-signed certificate)
+	probe         int             // warm-cache 64 KiB fetches after each phase; 0 = none
+	relays        int             // relay processes in the WebRTC phase, one embedded-NATS cluster when > 1
+	relayRTT      []time.Duration // per relay (--relays) emulated RTT to its peers; nil: --rtt for all
+	mesh          bool            // with relays > 1: one mesh (on) or independent relays (off)
 }
 
 // quick settings: a complete run well under a minute on a busy 2-core
@@ -80,6 +83,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	httpsFlag := fs.String("https", "on", "also run the /files baseline over HTTPS keep-alive (a fresh self-signed certificate in a temp dir, relay --tls-cert): on or off")
 	fs.IntVar(&o.probe, "probe", 20, "after each phase's requests, one peer fetches a 64 KiB file once (warming the cache) and then this many times: the warm-cache small-file latency; 0 = skip")
 	noBaseline := fs.Bool("no-baseline", false, "skip the HTTP /files and origin baselines")
+	fs.IntVar(&o.relays, "relays", 1, "relay processes in the WebRTC phase: more than 1 makes a cluster on embedded NATS (--nats embedded, routes between them) sharing one cache tier; peers are spread over them round-robin; the baselines still use one relay")
+	meshFlag := fs.String("mesh", "on", "with --relays > 1: on, the relays make one cluster (one cache tier); off, they run independent, each filling its cache from the origin (the baseline the mesh saves against)")
+	relayRTT := fs.String("relay-rtt", "", "with --relays: each relay's emulated RTT to its peers, a comma list of one duration per relay (0ms,20ms,80ms) or one for all (default: --rtt); relay-to-relay traffic is not delayed")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: go run ./bench [flags]
 
@@ -135,6 +141,21 @@ Flags:
 	}
 	o.baselines = !*noBaseline
 	var err error
+	if o.relays < 1 || o.relays > maxRelays {
+		return nil, fmt.Errorf("%w: --relays %d: want 1 to %d", errUsage, o.relays, maxRelays)
+	}
+	switch strings.ToLower(*meshFlag) {
+	case "on":
+		o.mesh = true
+	case "off":
+	default:
+		return nil, fmt.Errorf("%w: --mesh %q: want on or off", errUsage, *meshFlag)
+	}
+	if *relayRTT != "" {
+		if o.relayRTT, err = parseRelayRTT(*relayRTT, o.relays); err != nil {
+			return nil, fmt.Errorf("%w: --relay-rtt: %w", errUsage, err)
+		}
+	}
 	if o.peers, err = parsePeers(*peers); err != nil {
 		return nil, fmt.Errorf("%w: --peers: %w", errUsage, err)
 	}
@@ -179,6 +200,9 @@ Flags:
 		if o.relayBin != "" {
 			return nil, fmt.Errorf("%w: --relay and --relay-bin exclude each other", errUsage)
 		}
+		if o.relays > 1 || o.relayRTT != nil {
+			return nil, fmt.Errorf("%w: --relays and --relay-rtt need the bench to start the relays; drop --relay", errUsage)
+		}
 		o.https = false // the bench cannot restart someone else's relay with a certificate
 	}
 	if o.files != "demo" {
@@ -195,6 +219,50 @@ Flags:
 
 // proxied reports whether the relay's ports sit behind the delay proxy.
 func (o *options) proxied() bool { return o.rtt > 0 || o.bandwidth > 0 }
+
+// maxRelays bounds --relays: each relay is a process with its own cache.
+const maxRelays = 16
+
+// clusterRTT is relay i's emulated RTT to its peers in the WebRTC phase.
+func (o *options) clusterRTT(i int) time.Duration {
+	if o.relayRTT == nil {
+		return o.rtt
+	}
+	return o.relayRTT[i]
+}
+
+// needsAltLoopback reports whether any relay or the origin sits behind the
+// delay proxy, whose listeners are on 127.0.0.2.
+func (o *options) needsAltLoopback() bool {
+	for _, d := range o.relayRTT {
+		if d > 0 {
+			return true
+		}
+	}
+	return o.proxied()
+}
+
+// parseRelayRTT parses --relay-rtt: one duration per relay, or one for
+// all n.
+func parseRelayRTT(s string, n int) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q: want durations like 0ms,20ms,80ms", s)
+		}
+		out = append(out, d)
+	}
+	switch {
+	case len(out) == 1:
+		for len(out) < n {
+			out = append(out, out[0])
+		}
+	case len(out) != n:
+		return nil, fmt.Errorf("%q: %d durations for %d relays (--relays)", s, len(out), n)
+	}
+	return out, nil
+}
 
 // parsePeers parses "1,10,100": positive counts, kept in the given order,
 // duplicates dropped.

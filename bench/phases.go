@@ -104,6 +104,8 @@ type phaseOut struct {
 
 	probe, probeTTFB []time.Duration // warm-cache 64 KiB fetches, one peer, the others idle
 	probeErrs        []string
+
+	cluster *clusterOut // --relays > 1: each relay's figures (cluster.go); nil for one relay
 }
 
 // fetchRes is one fetch as a worker saw it.
@@ -145,11 +147,36 @@ func (b *bench) readSelf() procSample {
 // data channel.
 func (b *bench) webrtcPhase(ctx context.Context, run, n int) (*phaseOut, error) {
 	out := &phaseOut{kind: phaseWebRTC, peers: n}
-	rp, err := b.relay(ctx, false)
-	if err != nil {
-		return nil, err
+	var rp *relayProc
+	var cl *relayCluster
+	if b.o.relays > 1 {
+		b.prog.note("starting %d relays (mesh %v)…", b.o.relays, b.o.mesh)
+		var err error
+		if cl, err = b.startCluster(ctx); err != nil {
+			return nil, err
+		}
+		defer cl.stop()
+		rp = cl.relays[0] // the process figures are relay 1's
+		out.cluster = &clusterOut{mesh: b.o.mesh, rtts: cl.rtts, peers: make([]int, len(cl.relays))}
+	} else {
+		var err error
+		if rp, err = b.relay(ctx, false); err != nil {
+			return nil, err
+		}
+		defer rp.stop()
 	}
-	defer rp.stop()
+	// target is the relay peer i dials: round-robin over a cluster.
+	target := func(i int) string {
+		if cl == nil {
+			return rp.public
+		}
+		return cl.relays[i%len(cl.relays)].public
+	}
+	if cl != nil {
+		for i := range n {
+			out.cluster.peers[i%len(cl.relays)]++
+		}
+	}
 	time.Sleep(100 * time.Millisecond) // let the fresh process settle
 	s0, ok0 := b.readProc(rp)
 
@@ -167,7 +194,7 @@ func (b *bench) webrtcPhase(ctx context.Context, run, n int) (*phaseOut, error) 
 			defer func() { <-sem }()
 			dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 			defer cancel()
-			p, err := peer.Dial(dctx, rp.public, peer.Options{})
+			p, err := peer.Dial(dctx, target(i), peer.Options{})
 			if err != nil {
 				connErr[i] = err.Error()
 				b.prog.fail()
@@ -255,8 +282,19 @@ func (b *bench) webrtcPhase(ctx context.Context, run, n int) (*phaseOut, error) 
 			out.cpuConnect = b.proc.cpuSeconds(s0, s1)
 			out.rssIdle, out.rssConnected = s0.RSS, s2.RSS
 		}
+		if cl != nil {
+			out.cluster.before = cl.scrape(ctx)
+		}
 	}); err != nil {
 		return nil, err
+	}
+	if cl != nil {
+		out.cluster.after = cl.scrape(ctx)
+		for i, r := range cl.relays {
+			if !r.alive() {
+				return nil, fmt.Errorf("relay %d of the cluster died during the WebRTC phase (%v): %s", i+1, r.exitErr, strings.TrimSpace(r.logs.String()))
+			}
+		}
 	}
 	for i, p := range peers {
 		if p != nil {

@@ -62,8 +62,9 @@ type relaySetup struct {
 	peerFetch  string
 	oneWay     time.Duration // delay proxy, per direction
 	bandwidth  float64
-	tls        *benchTLS // the self-signed certificate for the HTTPS baseline
-	extraArgs  []string  // --relay-args
+	tls        *benchTLS  // the self-signed certificate for the HTTPS baseline
+	extraArgs  []string   // --relay-args
+	mesh       *relayMesh // a member of a --relays cluster; nil alone
 }
 
 // relayProc is a relay the bench started (or one it targets with --relay:
@@ -170,6 +171,10 @@ func startRelayOnce(ctx context.Context, s relaySetup, withTLS bool) (*relayProc
 	)
 	if withTLS {
 		args = append(args, "--tls-cert", s.tls.certFile, "--tls-key", s.tls.keyFile)
+	}
+	if m := s.mesh; m != nil {
+		args = append(args, "--nats", "embedded", "--relay-id", m.id, "--public-url", rp.public,
+			"--nats-cluster-listen", m.clusterListen, "--nats-routes", strings.Join(m.routes, ","))
 	}
 	args = append(args, s.extraArgs...)
 	cmd := exec.Command(s.bin, args...)

@@ -39,25 +39,27 @@ type hostInfo struct {
 }
 
 type settingsJSON struct {
-	Peers           []int   `json:"peers"`
-	Files           string  `json:"files"`
-	RequestsPerPeer int     `json:"requests_per_peer,omitempty"`
-	DurationS       float64 `json:"duration_s,omitempty"`
-	Zipf            float64 `json:"zipf"`
-	CacheSize       string  `json:"cache_size"`
-	CacheBytes      int64   `json:"cache_bytes"`
-	PeerFetch       string  `json:"peer_fetch"`
-	RTTMS           float64 `json:"rtt_ms"`
-	BandwidthBps    float64 `json:"bandwidth_bytes_per_s"`
-	Seed            uint64  `json:"seed"`
-	Quick           bool    `json:"quick"`
-	Relay           string  `json:"relay"`
-	DialConc        int     `json:"dial_concurrency"`
-	PhaseTimeoutS   float64 `json:"phase_timeout_s"`
-	RequestTimeoutS float64 `json:"request_timeout_s"`
-	IdleMS          float64 `json:"idle_ms"`
-	HTTPS           bool    `json:"https_baseline"`
-	Probe           int     `json:"probe_fetches"`
+	Peers           []int     `json:"peers"`
+	Files           string    `json:"files"`
+	RequestsPerPeer int       `json:"requests_per_peer,omitempty"`
+	DurationS       float64   `json:"duration_s,omitempty"`
+	Zipf            float64   `json:"zipf"`
+	CacheSize       string    `json:"cache_size"`
+	CacheBytes      int64     `json:"cache_bytes"`
+	PeerFetch       string    `json:"peer_fetch"`
+	RTTMS           float64   `json:"rtt_ms"`
+	BandwidthBps    float64   `json:"bandwidth_bytes_per_s"`
+	Seed            uint64    `json:"seed"`
+	Quick           bool      `json:"quick"`
+	Relay           string    `json:"relay"`
+	DialConc        int       `json:"dial_concurrency"`
+	PhaseTimeoutS   float64   `json:"phase_timeout_s"`
+	RequestTimeoutS float64   `json:"request_timeout_s"`
+	IdleMS          float64   `json:"idle_ms"`
+	HTTPS           bool      `json:"https_baseline"`
+	Probe           int       `json:"probe_fetches"`
+	Relays          int       `json:"relays"`                 // relay processes in the WebRTC phase
+	RelayRTTMS      []float64 `json:"relay_rtt_ms,omitempty"` // each one's RTT to its peers (--relay-rtt)
 }
 
 type filesJSON struct {
@@ -91,6 +93,9 @@ type RunReport struct {
 	BaselineOrigin *baselineJSON      `json:"baseline_origin,omitempty"`
 	VsHTTP         map[string]float64 `json:"vs_http,omitempty"`
 	VsHTTPS        map[string]float64 `json:"vs_https,omitempty"`
+	// Cluster is each relay's figures with --relays > 1 (cluster.go); then
+	// chunks and relay_egress_bytes are the sums over the relays.
+	Cluster *clusterJSON `json:"cluster,omitempty"`
 
 	phases map[string]*phaseOut // raw data for the HTML
 }
@@ -146,6 +151,7 @@ type classStats struct {
 type chunkSources struct {
 	Cache  int64 `json:"cache"`
 	Peer   int64 `json:"peer"`
+	Relay  int64 `json:"relay"` // from another relay of a cluster (--relays)
 	Origin int64 `json:"origin"`
 }
 
@@ -300,7 +306,15 @@ func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 
 // buildRun assembles a run's report from its phases (baselines may be nil).
 func buildRun(w, h, hs, og *phaseOut, rtt time.Duration) *RunReport {
-	r := &RunReport{Peers: w.peers, phaseStats: statsOf(w, rtt), phases: map[string]*phaseOut{phaseWebRTC: w}}
+	wrtt := rtt
+	if w.cluster != nil {
+		for _, d := range w.cluster.rtts {
+			if d != rtt {
+				wrtt = 0 // the relays' RTTs differ: no figure in RTTs
+			}
+		}
+	}
+	r := &RunReport{Peers: w.peers, phaseStats: statsOf(w, wrtt), phases: map[string]*phaseOut{phaseWebRTC: w}, Cluster: clusterOf(w.cluster)}
 	if len(w.wsToDC) > 0 {
 		d := summarizeMS(w.wsToDC)
 		r.WSToDCMS = &d
@@ -314,6 +328,7 @@ func buildRun(w, h, hs, og *phaseOut, rtt time.Duration) *RunReport {
 		r.Chunks = &chunkSources{
 			Cache:  int64(w.after.delta(w.before, cs, "source", "cache")),
 			Peer:   int64(w.after.delta(w.before, cs, "source", "peer")),
+			Relay:  int64(w.after.delta(w.before, cs, "source", "relay")),
 			Origin: int64(w.after.delta(w.before, cs, "source", "origin")),
 		}
 		r.RelayEgress = int64(w.after.delta(w.before, "p2pcache_bytes_sent_total"))
@@ -336,6 +351,22 @@ func buildRun(w, h, hs, og *phaseOut, rtt time.Duration) *RunReport {
 	}
 	if r.RelayEgress == 0 && w.egressProc > 0 {
 		r.RelayEgress, r.RelayEgressSource = w.egressProc, "proc_wchar"
+	}
+	if c := r.Cluster; c != nil {
+		var sum chunkSources
+		var egress int64
+		all := true
+		for _, m := range c.Members {
+			all = all && m.Scraped
+			sum.Cache += m.ChunksBySource["cache"]
+			sum.Peer += m.ChunksBySource["peer"]
+			sum.Relay += m.ChunksBySource["relay"]
+			sum.Origin += m.ChunksBySource["origin"]
+			egress += m.EgressBytes
+		}
+		if all {
+			r.Chunks, r.RelayEgress, r.RelayEgressSource = &sum, egress, "metrics, all relays"
+		}
 	}
 	if hs != nil {
 		r.phases[phaseHTTPS] = hs
@@ -543,7 +574,7 @@ func printRun(w io.Writer, rep *Report, i int) {
 	)
 	if r.Chunks != nil {
 		rows = append(rows,
-			row{"chunks cache / peer / origin", only(fmt.Sprintf("%d / %d / %d", r.Chunks.Cache, r.Chunks.Peer, r.Chunks.Origin)), ""})
+			row{"chunks cache/peer/relay/origin", only(fmt.Sprintf("%d / %d / %d / %d", r.Chunks.Cache, r.Chunks.Peer, r.Chunks.Relay, r.Chunks.Origin)), ""})
 	}
 	if r.RelayEgress > 0 {
 		rows = append(rows, row{"relay egress MB (" + r.RelayEgressSource + ")", only(mb(r.RelayEgress)), ""})
@@ -579,6 +610,7 @@ func printRun(w io.Writer, rep *Report, i int) {
 		}
 		fmt.Fprintf(w, format, rw.label, rw.vals[0], rw.vals[1], rw.vals[2], rw.vals[3], fratio(a), fratio(b))
 	}
+	printCluster(w, r.Cluster)
 	for k, p := range ph {
 		if p != nil && len(p.ErrorSamples) > 0 {
 			fmt.Fprintf(w, "  %s errors, first ones:\n", phaseTitles[tableKinds[k]])

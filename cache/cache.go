@@ -29,7 +29,7 @@ type Source uint8
 
 const (
 	SourceCache  Source = iota // the relay's LRU
-	SourceOrigin               // fetched from the origin for this request
+	SourceOrigin               // fetched from the origin for this request (by range, or kept by a manifest build and not served before)
 	SourcePeer                 // fetched from a connected peer
 	SourceRelay                // fetched from another relay of the cluster tier (SetTier)
 )
@@ -217,9 +217,9 @@ func (c *Cache) ChunkFrom(ctx context.Context, m *wire.Manifest, i int, from str
 		return nil, 0, fmt.Errorf("%w: %d of %d in %s", ErrBadIndex, i, len(m.Chunks), m.Path)
 	}
 	h := m.Chunks[i]
-	if b, ok := c.chunks.get(h); ok {
+	if b, fresh, ok := c.chunks.take(h); ok {
 		c.hits.Add(1)
-		return b, SourceCache, nil
+		return b, heldSource(fresh), nil
 	}
 	c.misses.Add(1)
 	v, err := c.do(ctx, "c\x00"+string(h[:]), func(ctx context.Context) (any, error) { return c.loadChunk(ctx, m, i, from) })
@@ -239,9 +239,9 @@ func (c *Cache) ChunkByHash(ctx context.Context, h wire.Hash) ([]byte, Source, e
 // ChunkByHashFrom is ChunkByHash on behalf of the peer named from, as
 // ChunkFrom.
 func (c *Cache) ChunkByHashFrom(ctx context.Context, h wire.Hash, from string) ([]byte, Source, error) {
-	if b, ok := c.chunks.get(h); ok {
+	if b, fresh, ok := c.chunks.take(h); ok {
 		c.hits.Add(1)
-		return b, SourceCache, nil
+		return b, heldSource(fresh), nil
 	}
 	c.mu.Lock()
 	locs := c.where[h]
@@ -250,6 +250,16 @@ func (c *Cache) ChunkByHashFrom(ctx context.Context, h wire.Hash, from string) (
 		return nil, 0, fmt.Errorf("%w: %s", ErrUnknownChunk, h)
 	}
 	return c.ChunkFrom(ctx, locs[0].m, locs[0].i, from)
+}
+
+// heldSource is the source of a chunk found in the LRU: the origin the
+// first time a chunk a manifest build kept is served (the build read it
+// from the origin for whoever asked for the file), else the cache.
+func heldSource(fresh bool) Source {
+	if fresh {
+		return SourceOrigin
+	}
+	return SourceCache
 }
 
 type chunkResult struct {
@@ -458,7 +468,7 @@ func (c *Cache) build(ctx context.Context, p string, resp *Response) (*wire.Mani
 	m.ETag = wire.ETagFor(m.SHA256)
 	m.ContentType = contentType(p, resp.ContentType, first)
 	for _, pc := range keep {
-		c.chunks.add(pc.h, pc.b)
+		c.chunks.addFresh(pc.h, pc.b)
 	}
 	return m, nil
 }
@@ -498,8 +508,8 @@ func contentType(p, fromOrigin string, first []byte) string {
 
 func (c *Cache) loadChunk(ctx context.Context, m *wire.Manifest, i int, from string) (chunkResult, error) {
 	h := m.Chunks[i]
-	if b, ok := c.chunks.get(h); ok { // filled while we waited
-		return chunkResult{b, SourceCache}, nil
+	if b, fresh, ok := c.chunks.take(h); ok { // filled while we waited
+		return chunkResult{b, heldSource(fresh)}, nil
 	}
 	if r, ok := c.fromPeers(ctx, m, i, from); ok {
 		return r, nil

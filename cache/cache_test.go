@@ -839,9 +839,13 @@ func TestChunkByHash(t *testing.T) {
 	t.Run("cached", func(t *testing.T) {
 		c, o := newC(t, 0)
 		m := mustManifest(t, c, "a")
-		b, src, err := c.ChunkByHash(t.Context(), m.Chunks[0])
-		if err != nil || src != SourceCache || !bytes.Equal(b, chunkOf(a, cs, 0)) {
-			t.Errorf("ChunkByHash: %d bytes from %v, %v", len(b), src, err)
+		// The build read chunk 0 from the origin and kept it: its first
+		// reader gets it from the origin, the next from the cache.
+		for _, want := range []Source{SourceOrigin, SourceCache} {
+			b, src, err := c.ChunkByHash(t.Context(), m.Chunks[0])
+			if err != nil || src != want || !bytes.Equal(b, chunkOf(a, cs, 0)) {
+				t.Errorf("ChunkByHash: %d bytes from %v, %v; want from %v", len(b), src, err, want)
+			}
 		}
 		if o.calls() != 1 {
 			t.Errorf("%d origin calls", o.calls())
@@ -952,8 +956,12 @@ func TestClose(t *testing.T) {
 		if m2, err := c.Manifest(t.Context(), "f"); err != nil || m2 != m {
 			t.Errorf("fresh Manifest after Close: %v", err)
 		}
-		if b, src, err := c.Chunk(t.Context(), m, 0); err != nil || src != SourceCache || !bytes.Equal(b, file[:cs]) {
+		// (its first reader: the build read it from the origin before Close)
+		if b, src, err := c.Chunk(t.Context(), m, 0); err != nil || src != SourceOrigin || !bytes.Equal(b, file[:cs]) {
 			t.Errorf("warm Chunk after Close: %v %v", src, err)
+		}
+		if _, src, err := c.Chunk(t.Context(), m, 0); err != nil || src != SourceCache {
+			t.Errorf("warm Chunk after Close, again: %v %v", src, err)
 		}
 	})
 	t.Run("cancels fetches in flight", func(t *testing.T) {
@@ -1111,9 +1119,13 @@ func TestFlightRechecks(t *testing.T) {
 	if err != nil || got != m {
 		t.Errorf("loadManifest of a fresh path: %p, %v; want the held %p", got, err, m)
 	}
-	r, err := c.loadChunk(t.Context(), m, 1, "")
-	if err != nil || r.src != SourceCache || !bytes.Equal(r.b, chunkOf(file, cs, 1)) {
-		t.Errorf("loadChunk of a cached chunk: from %v, %v", r.src, err)
+	// The build kept chunk 1: its first reader gets it as from the origin
+	// (the build's read), the next from the cache; neither asks again.
+	for _, want := range []Source{SourceOrigin, SourceCache} {
+		r, err := c.loadChunk(t.Context(), m, 1, "")
+		if err != nil || r.src != want || !bytes.Equal(r.b, chunkOf(file, cs, 1)) {
+			t.Errorf("loadChunk of a cached chunk: from %v, %v; want from %v", r.src, err, want)
+		}
 	}
 	if n := o.calls() - before; n != 0 {
 		t.Errorf("%d origin calls for what was already there", n)

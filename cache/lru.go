@@ -19,19 +19,25 @@ const maxLRUEntries = 1 << 30
 // of a present key is a no-op touch (the content is addressed by its hash, so
 // it is the same bytes), which keeps the count exact: replacing a key would
 // not call the callback.
+//
+// A chunk added with addFresh (read from the origin while a manifest was
+// built, for no one yet) is fresh until take first returns it or it leaves
+// the LRU: the first to be served it gets it from the origin.
 type byteLRU struct {
 	mu        sync.Mutex // guards the following
 	l         *simplelru.LRU[wire.Hash, []byte]
 	bytes     int64
 	max       int64
 	evictions uint64
+	fresh     map[wire.Hash]struct{} // held chunks added by addFresh and not yet taken
 }
 
 func newByteLRU(maxBytes int64) (*byteLRU, error) {
-	c := &byteLRU{max: maxBytes}
-	l, err := simplelru.NewLRU[wire.Hash, []byte](maxLRUEntries, func(_ wire.Hash, v []byte) {
+	c := &byteLRU{max: maxBytes, fresh: make(map[wire.Hash]struct{})}
+	l, err := simplelru.NewLRU[wire.Hash, []byte](maxLRUEntries, func(h wire.Hash, v []byte) {
 		c.bytes -= int64(len(v)) // called with c.mu held
 		c.evictions++
+		delete(c.fresh, h)
 	})
 	if err != nil {
 		return nil, err
@@ -47,6 +53,19 @@ func (c *byteLRU) get(h wire.Hash) ([]byte, bool) {
 	return c.l.Get(h)
 }
 
+// take is get that also reports whether the chunk was fresh (addFresh),
+// and makes it no longer so.
+func (c *byteLRU) take(h wire.Hash) (b []byte, fresh, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok = c.l.Get(h); ok {
+		if _, fresh = c.fresh[h]; fresh {
+			delete(c.fresh, h)
+		}
+	}
+	return b, fresh, ok
+}
+
 // contains reports whether h is cached without touching its recency.
 func (c *byteLRU) contains(h wire.Hash) bool {
 	c.mu.Lock()
@@ -57,7 +76,14 @@ func (c *byteLRU) contains(h wire.Hash) bool {
 // add caches b under h, evicting the least recently used chunks until the
 // budget holds. A chunk larger than the whole budget is not cached. The caller
 // must not modify b afterwards.
-func (c *byteLRU) add(h wire.Hash, b []byte) {
+func (c *byteLRU) add(h wire.Hash, b []byte) { c.insert(h, b, false) }
+
+// addFresh is add for a chunk read from the origin for no one yet: unless h
+// was already held, it is fresh until taken.
+func (c *byteLRU) addFresh(h wire.Hash, b []byte) { c.insert(h, b, true) }
+
+// insert is add and addFresh.
+func (c *byteLRU) insert(h wire.Hash, b []byte, fresh bool) {
 	n := int64(len(b))
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -69,6 +95,9 @@ func (c *byteLRU) add(h wire.Hash, b []byte) {
 	}
 	c.l.Add(h, b)
 	c.bytes += n
+	if fresh {
+		c.fresh[h] = struct{}{}
+	}
 	for c.bytes > c.max {
 		c.l.RemoveOldest()
 	}

@@ -54,7 +54,7 @@
     ORIGIN: 3,
     // fetched from the origin for this request (a cache miss)
     RELAY: 4
-    // another relay of the same mesh (reserved: not sent yet)
+    // another relay of the same mesh (cluster)
   });
   var FRAME_NAMES = Object.freeze(Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k])));
   var ErrorCode = Object.freeze({

@@ -8,8 +8,13 @@
 /** Which rung of the ladder carries fetches now. */
 export type Transport = 'webrtc-tcp' | 'websocket' | 'http';
 
-/** Where a chunk's bytes came from. relay/peer/origin: over frames; http: the /files/ fallback; local: this tab's chunk cache. */
-export type Source = 'relay' | 'peer' | 'origin' | 'http' | 'local';
+/**
+ * Where a chunk's bytes came from. Over frames, as the relay states: relay
+ * (its cache, or unstated), peer (another browser), origin (fetched for
+ * this request), cluster (another relay of its mesh); http: the /files/
+ * fallback; local: this tab's chunk cache and store.
+ */
+export type Source = 'relay' | 'peer' | 'origin' | 'cluster' | 'http' | 'local';
 
 export type BySource = Record<Source, number>;
 
@@ -18,6 +23,24 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface ConnectOptions {
   /** Relay base URL, http(s). Default: the origin this module was loaded from. */
   relay?: string;
+  /**
+   * Candidate relays instead of relay (http(s) base URLs, at most 16 are
+   * used): connect() times each (3 × GET /readyz, all at once, within
+   * min(2000, timeoutMs) ms) and connects to the lowest RTT; relays that do
+   * not answer rank last. When the chosen relay cannot be reached (at
+   * connect, or after it went away and 2 reconnects to it failed) the
+   * client moves to the next by RTT: a 'relay' event, and fetches under
+   * way carry on there. The first relay listed is the
+   * client's home (service worker routing, tab store). Not with relay.
+   */
+  relays?: string[];
+  /**
+   * Take the candidates from relay's cluster: GET <relay>/cluster lists
+   * the relays of its mesh (http(s) URLs only, at most 16; 404 or no
+   * answer: relay alone), then as relays. The access token goes to
+   * whichever relay is chosen: discover only relays you trust.
+   */
+  discover?: boolean;
   /**
    * Access token, sent as the access_token query parameter on /ws, /files/
    * and /manifest/. Either a string, or a function returning one (or a
@@ -178,9 +201,10 @@ export interface Stats {
   /** Bytes of those files. */
   bytes: number;
   /**
-   * Chunks by where they came from: relay, peer and origin as the relay
-   * labels each CHUNK (an older relay labels none: all count as relay),
-   * http for the /files rung, local for this tab's cache and store.
+   * Chunks by where they came from: relay, peer, origin and cluster as
+   * the relay labels each CHUNK (an older relay labels none: all count as
+   * relay; so do labels this SDK does not know), http for the /files rung,
+   * local for this tab's cache and store.
    */
   bySource: BySource;
   /** Whether the relay labels chunk sources (PROTOCOL.md §2); false until it labelled one. */
@@ -206,6 +230,35 @@ export interface Stats {
   served: { chunks: number; bytes: number; misses: number; haveFrames: number; announcedFiles: number };
   /** Milestones of the latest connection attempt; null before the first. */
   connect: ConnectTimings | null;
+  /** The relay in use and the candidates it was chosen from (one, unmeasured, without relays or discover). */
+  relays: RelayStats;
+}
+
+export interface RelayCandidate {
+  url: string;
+  /** Measured round trip (the fastest /readyz after the first); null when unreachable (see error) or not measured (a single candidate). */
+  rttMs: number | null;
+  /** Why it could not be measured. */
+  error?: string;
+}
+
+export interface RelayStats {
+  /** The relay in use (client.relay). */
+  chosen: string;
+  /** Best first. */
+  candidates: RelayCandidate[];
+  /** Times the client moved to another relay because it could not reach the chosen one. */
+  failovers: number;
+}
+
+export interface RelayEventDetail {
+  /** The relay chosen now. */
+  relay: string;
+  /** The one before (null for the first choice, made during connect()). */
+  previous: string | null;
+  /** rtt: chosen by measurement at connect; failover: the previous one could not be reached. */
+  reason: 'rtt' | 'failover';
+  rttMs: number | null;
 }
 
 /**
@@ -257,14 +310,24 @@ export interface VerifyFailureDetail {
 
 export interface ClientEventMap {
   transport: CustomEvent<{ transport: Transport; previous: Transport }>;
+  /** The relay in use was chosen among several, or changed (failover). */
+  relay: CustomEvent<RelayEventDetail>;
   verifyfailure: CustomEvent<VerifyFailureDetail>;
   error: CustomEvent<{ error: P2PCacheError }>;
 }
 
 export declare class Client extends EventTarget {
   constructor(options?: ConnectOptions);
-  /** The relay base URL in use. */
+  /** The relay base URL in use (with relays or discover: the one chosen, changed by a failover). */
   readonly relay: string;
+  /**
+   * The relay the client is named for: relay, or the first of relays. The
+   * service worker routes <home>/files/ URLs and the tab store keeps files
+   * under it (the relays of one cluster serve one origin, so they share
+   * it); every chunk is still verified against the manifest of the relay
+   * in use.
+   */
+  readonly home: string;
   /** Service-worker mode: how the registration went (null without serviceWorker). */
   readonly serviceWorker: { registration: ServiceWorkerRegistration | null; controlled: boolean; error: string | null } | null;
   /**

@@ -39,11 +39,12 @@ var ChunkSource = Object.freeze({
   ORIGIN: 3,
   // fetched from the origin for this request (a cache miss)
   RELAY: 4
-  // another relay of the same mesh (reserved: not sent yet)
+  // another relay of the same mesh (cluster)
 });
 function chunkSourceName(bits) {
   if (bits === ChunkSource.PEER) return "peer";
   if (bits === ChunkSource.ORIGIN) return "origin";
+  if (bits === ChunkSource.RELAY) return "cluster";
   return "relay";
 }
 __name(chunkSourceName, "chunkSourceName");
@@ -1289,6 +1290,7 @@ var Connection = class {
     this._backoffN = 0;
     this._rtcFailures = 0;
     this._recovering = false;
+    this._movedOn = false;
     this._lastTokenReconnect = -Infinity;
     this._reconnectTimer = null;
     this._pingTimer = null;
@@ -1325,16 +1327,28 @@ var Connection = class {
     this._log("info", `transport: ${previous} → ${t}`);
     this._o.onTransport(t, previous);
   }
-  /** First connection: resolves (never rejects) within timeoutMs, whatever rung works. */
+  /**
+   * First connection: resolves (never rejects) within timeoutMs, whatever
+   * rung works. When the attempt fails and the client moves to another
+   * relay at once, that relay's attempt gets the rest of the budget.
+   */
   async start() {
     if (!this._o.useWS || !this._o.WebSocket) {
       this._setTransport("http");
       return;
     }
-    const attempt = this._attempt();
-    let t;
-    await Promise.race([attempt, new Promise((r) => t = setTimeout(r, this._o.timeoutMs))]);
-    clearTimeout(t);
+    const deadline = now() + this._o.timeoutMs;
+    let attempt = this._attempt();
+    for (; ; ) {
+      let t;
+      await Promise.race([attempt, new Promise((r) => t = setTimeout(r, Math.max(0, deadline - now())))]);
+      clearTimeout(t);
+      if (!this._movedOn || this._closed || this.session || now() >= deadline) return;
+      this._movedOn = false;
+      clearTimeout(this._reconnectTimer);
+      this._reconnectTimer = null;
+      attempt = this._connecting ?? this._attempt();
+    }
   }
   _attempt() {
     if (this._connecting) return this._connecting;
@@ -1344,8 +1358,10 @@ var Connection = class {
       const failed = /* @__PURE__ */ __name(() => {
         this._failedAttempts++;
         this._setTransport("http");
+        const moved = o.onAttemptFailed?.() ?? null;
+        this._movedOn = !!moved?.immediate;
         this._resolveLinkWaiters();
-        this._scheduleReconnect();
+        this._scheduleReconnect(this._movedOn);
         return false;
       }, "failed");
       let wsURL;
@@ -1407,6 +1423,8 @@ var Connection = class {
     this._failedAttempts = 0;
     this._backoffN = 0;
     this._recovering = false;
+    this._movedOn = false;
+    this._o.onConnected?.();
     if (this._o.wsFrames) this._setTransport("websocket");
     this._startPinging();
     this._resolveLinkWaiters();
@@ -2210,7 +2228,7 @@ var HttpFallback = class {
     __name(this, "HttpFallback");
   }
   constructor({ relay, token = null, tokenSource: tokenSource2 = null, fetch, isClosed, onVerifyFailure, log }) {
-    this._relay = relay;
+    this.relay = relay;
     this._token = token;
     this._tokenSource = tokenSource2 ?? (async () => token);
     this._fetch = fetch;
@@ -2220,7 +2238,7 @@ var HttpFallback = class {
   }
   /** The URL of /kind/path on the relay, with token (default: the string token) as access_token. */
   url(kind, path, token = this._token) {
-    const u = new URL(`${this._relay}/${kind}/${encodePathForURL(path)}`);
+    const u = new URL(`${this.relay}/${kind}/${encodePathForURL(path)}`);
     if (token) u.searchParams.set("access_token", token);
     return u.toString();
   }
@@ -2650,6 +2668,492 @@ async function withBusyRetry(fn, signal) {
 }
 __name(withBusyRetry, "withBusyRetry");
 
+// src/transfer.js
+var VERIFY_RETRIES = 1;
+async function transferChunks(m, opts) {
+  const {
+    getChunk,
+    localGet = /* @__PURE__ */ __name(() => void 0, "localGet"),
+    localPut = /* @__PURE__ */ __name(() => {
+    }, "localPut"),
+    onChunk = /* @__PURE__ */ __name(() => {
+    }, "onChunk"),
+    onRelease = null,
+    onVerifyFailure = /* @__PURE__ */ __name(() => {
+    }, "onVerifyFailure"),
+    maxInFlight = 8,
+    verifyRetries = VERIFY_RETRIES,
+    busyRetries = 6,
+    busyBaseMs = 100,
+    signal,
+    hash = sha256Hex
+  } = opts;
+  const n = m.chunks.length;
+  const first = Math.max(0, opts.first ?? 0);
+  const last = Math.min(n - 1, opts.last ?? n - 1);
+  const whole = first === 0 && last === n - 1;
+  const base = n === 0 ? 0 : chunkOffset(m, first);
+  const end = n === 0 ? 0 : chunkOffset(m, last) + chunkLength(m, last);
+  const out = new Uint8Array(end - base);
+  const ctrl = new AbortController();
+  const onOuterAbort = /* @__PURE__ */ __name(() => ctrl.abort(signal.reason), "onOuterAbort");
+  if (signal) {
+    if (signal.aborted) throw abortError(signal);
+    signal.addEventListener("abort", onOuterAbort, { once: true });
+  }
+  let next = first;
+  let failed = null;
+  const done2 = new Uint8Array(Math.max(0, last - first + 1));
+  let nextRelease = first;
+  const release = /* @__PURE__ */ __name(() => {
+    if (!onRelease) return;
+    while (nextRelease <= last && done2[nextRelease - first]) {
+      if (whole && nextRelease === last) return;
+      const off = chunkOffset(m, nextRelease) - base;
+      onRelease(nextRelease, out.subarray(off, off + chunkLength(m, nextRelease)));
+      nextRelease++;
+    }
+  }, "release");
+  const place = /* @__PURE__ */ __name((i, bytes, len, source) => {
+    out.set(bytes, chunkOffset(m, i) - base);
+    done2[i - first] = 1;
+    onChunk({ index: i, length: len, source });
+    release();
+  }, "place");
+  const one = /* @__PURE__ */ __name(async (i) => {
+    const expected = m.chunks[i];
+    const len = chunkLength(m, i);
+    const local = await localGet(expected);
+    if (local && local.byteLength === len) {
+      place(i, local, len, "local");
+      return;
+    }
+    let busy = 0;
+    for (let attempt = 0; ; ) {
+      if (failed) throw failed;
+      let got2;
+      try {
+        got2 = await getChunk(i, expected, ctrl.signal, attempt);
+      } catch (e) {
+        if (e?.code === "busy" && busy < busyRetries && !ctrl.signal.aborted) {
+          await sleep(backoffDelay(busy++, { base: busyBaseMs, max: 4e3 }), ctrl.signal);
+          continue;
+        }
+        throw e;
+      }
+      const bytes = toBytes(got2.bytes);
+      const actual = bytes.length === len ? await hash(bytes) : `length ${bytes.length}, want ${len}`;
+      if (actual === expected) {
+        if (failed) throw failed;
+        localPut(expected, bytes, got2.source ?? "relay");
+        place(i, bytes, len, got2.source ?? "relay");
+        return;
+      }
+      onVerifyFailure({ index: i, expected, actual, attempt, source: got2.source ?? "relay" });
+      if (attempt >= verifyRetries) {
+        throw new P2PCacheError(
+          "verify_failed",
+          `p2pcache: chunk ${i} of ${m.path} failed verification ${attempt + 1} times`,
+          { path: m.path }
+        );
+      }
+      attempt++;
+    }
+  }, "one");
+  const worker = /* @__PURE__ */ __name(async () => {
+    while (!failed && next <= last) {
+      const i = next++;
+      try {
+        await one(i);
+      } catch (e) {
+        if (!failed) {
+          failed = e;
+          ctrl.abort(e);
+        }
+        throw failed;
+      }
+    }
+  }, "worker");
+  try {
+    const workers = [];
+    for (let w = 0; w < Math.min(Math.max(1, maxInFlight), last - first + 1); w++) workers.push(worker());
+    const results = await Promise.allSettled(workers);
+    if (failed) throw failed;
+    const bad = results.find((r) => r.status === "rejected");
+    if (bad) throw bad.reason;
+  } finally {
+    signal?.removeEventListener("abort", onOuterAbort);
+  }
+  if (signal?.aborted) throw abortError(signal);
+  if (!whole) return out;
+  const got = await hash(out);
+  if (got !== m.sha256) {
+    onVerifyFailure({ index: -1, expected: m.sha256, actual: got, attempt: 0, source: "file" });
+    throw new P2PCacheError("verify_failed", `p2pcache: ${m.path}: whole-file SHA-256 does not match the manifest`, {
+      path: m.path
+    });
+  }
+  if (onRelease && n > 0) {
+    const off = chunkOffset(m, last);
+    onRelease(last, out.subarray(off, off + chunkLength(m, last)));
+  }
+  return out;
+}
+__name(transferChunks, "transferChunks");
+
+// src/ladder.js
+var TERMINAL = /* @__PURE__ */ new Set(["not_found", "forbidden", "bad_path", "too_large", "aborted", "closed"]);
+var RETRY_ON_LINK = /* @__PURE__ */ new Set(["disconnected", "timeout"]);
+var STALE_RESTARTS = 3;
+function newFetchState(path) {
+  return {
+    path,
+    manifest: null,
+    sources: /* @__PURE__ */ new Map(),
+    // chunk index → source
+    loaded: 0,
+    verifyFailures: 0,
+    retries: 0,
+    transport: null,
+    httpChunks: 0,
+    verified: true,
+    fallback: null
+    // the error that made frames give way to HTTP
+  };
+}
+__name(newFetchState, "newFetchState");
+var Ladder = class {
+  static {
+    __name(this, "Ladder");
+  }
+  constructor(deps) {
+    this._d = deps;
+  }
+  /** The manifest of path over frames (busy answers retried). */
+  async manifestFramed(path, signal) {
+    const bytes = await withBusyRetry(
+      () => this._d.requests.request({ type: FrameType.GET_MANIFEST, path }, FrameType.MANIFEST, signal),
+      signal
+    );
+    return parseManifest(bytes, path);
+  }
+  /** One chunk over frames: { bytes, source, transport } with the source the relay stated (CHUNK flags). */
+  async chunkFramed(path, index, hash, signal) {
+    const info = {};
+    const bytes = await this._d.requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info);
+    if (info.source) this._d.stats.sourcesKnown = true;
+    return { bytes, source: chunkSourceName(info.source), transport: info.transport };
+  }
+  /** Fetch one file over frames; fst carries per-fetch accounting across retries. */
+  async _framed(path, fst, onProgress, signal) {
+    const d = this._d;
+    const holdings = d.holdings;
+    for (let restart = 0; ; restart++) {
+      const m = await this.manifestFramed(path, signal);
+      if (fst.manifest?.sha256 !== m.sha256) {
+        fst.sources.clear();
+        fst.loaded = 0;
+      }
+      fst.manifest = m;
+      if (fst.transport !== "webrtc-tcp") fst.transport = d.conn.link()?.transport ?? fst.transport;
+      holdings.trackFile(m);
+      try {
+        const bytes = await transferChunks(m, {
+          getChunk: /* @__PURE__ */ __name((index, hash, sig) => this.chunkFramed(path, index, hash, sig), "getChunk"),
+          localGet: /* @__PURE__ */ __name((h) => holdings.get(h), "localGet"),
+          localPut: /* @__PURE__ */ __name((h, b) => holdings.put(h, b, m), "localPut"),
+          onChunk: /* @__PURE__ */ __name(({ index, length, source }) => {
+            if (!fst.sources.has(index)) {
+              fst.sources.set(index, source);
+              d.stats.bySource[source] = (d.stats.bySource[source] ?? 0) + 1;
+              fst.loaded += length;
+            }
+            progress(onProgress, { path, loaded: fst.loaded, total: m.size, index, source: fst.sources.get(index) }, d.log);
+          }, "onChunk"),
+          onVerifyFailure: /* @__PURE__ */ __name((info) => d.onVerifyFailure(path, fst, info), "onVerifyFailure"),
+          maxInFlight: d.maxInFlight,
+          signal
+        });
+        holdings.fileComplete(m);
+        return { manifest: m, bytes };
+      } catch (e) {
+        if (e?.code === "stale" && restart < STALE_RESTARTS) {
+          d.log("info", `${path} changed; fetching its manifest again`);
+          fst.retries++;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+  async _http(path, fst, onProgress, signal) {
+    const result = await this._d.http.fetchFile(path, fst, onProgress, signal);
+    this._d.stats.bySource.http += fst.httpChunks;
+    return result;
+  }
+  /**
+   * Fetch path (clean) by the ladder; resolves { manifest, bytes } with
+   * fst (newFetchState) filled in. signal: the fetch's and the client's;
+   * userSignal: the page's alone (its abort is reported as such).
+   *
+   * The ladder, per fetch: frames (data channel or WebSocket) while a link
+   * is up; after a drop, wait up to timeoutMs for the reconnect and retry
+   * (chunks already verified are kept); frames failing otherwise (bad
+   * bytes twice, a protocol error, origin trouble) → HTTP for the whole
+   * file. If HTTP cannot reach the relay either while the client is
+   * reconnecting (a relay restart), keep waiting for it until
+   * retryWindowMs after the trouble began.
+   */
+  async run(clean, fst, { onProgress, signal, userSignal }) {
+    const d = this._d;
+    const conn = d.conn;
+    const rethrow = /* @__PURE__ */ __name((e) => {
+      if (d.isClosed()) throw closedError();
+      if (userSignal?.aborted) throw abortError(userSignal);
+      throw e;
+    }, "rethrow");
+    let recoverUntil = 0;
+    let framesDone = !d.allowWS;
+    let wait = conn.hopeful ? d.timeoutMs : 0;
+    const recovering = /* @__PURE__ */ __name(() => {
+      if (!recoverUntil) recoverUntil = now() + d.retryWindowMs;
+      return now() < recoverUntil;
+    }, "recovering");
+    try {
+      for (; ; ) {
+        if (!framesDone) {
+          const link = await conn.awaitLink(wait, signal, recoverUntil > 0);
+          if (link) {
+            try {
+              return await this._framed(clean, fst, onProgress, signal);
+            } catch (e) {
+              if (d.isClosed() || signal.aborted) rethrow(e);
+              if (TERMINAL.has(e?.code)) throw e;
+              if (RETRY_ON_LINK.has(e?.code) && fst.retries < 4 && recovering()) {
+                fst.retries++;
+                wait = Math.min(d.timeoutMs, recoverUntil - now());
+                d.log("info", `${clean}: ${e.message}; retrying`);
+                continue;
+              }
+              fst.fallback = e;
+              framesDone = true;
+              d.log("info", `${clean}: falling back to HTTP: ${e.message}`);
+            }
+          }
+        }
+        try {
+          return await this._http(clean, fst, onProgress, signal);
+        } catch (e) {
+          if (d.isClosed() || signal.aborted) rethrow(e);
+          if (e.code === "network" && !framesDone && (recoverUntil || conn.recovering) && recovering()) {
+            fst.retries++;
+            wait = recoverUntil - now();
+            d.log("info", `${clean}: relay unreachable; waiting for it to come back`);
+            await conn.awaitLink(Math.min(wait, 1e3), signal, true);
+            continue;
+          }
+          if (fst.fallback && e.code === "network") e.message += ` (after: ${fst.fallback.message})`;
+          throw e;
+        }
+      }
+    } catch (e) {
+      rethrow(e);
+    }
+  }
+};
+
+// src/relays.js
+var PROBES = 3;
+var PROBE_BUDGET_MS = 2e3;
+var MAX_RELAYS = 16;
+var FAILOVER_AFTER = 2;
+function relayBase(url) {
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new P2PCacheError("bad_option", `p2pcache: relay ${JSON.stringify(url)} is not a URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new P2PCacheError("bad_option", `p2pcache: relay must be http(s), not ${u.protocol}`);
+  }
+  return u.origin + u.pathname.replace(/\/+$/, "");
+}
+__name(relayBase, "relayBase");
+function baseOrNull(url) {
+  try {
+    return typeof url === "string" ? relayBase(url) : null;
+  } catch {
+    return null;
+  }
+}
+__name(baseOrNull, "baseOrNull");
+function parseCluster(json, relay, max = MAX_RELAYS) {
+  const out = [relay];
+  const members = json && typeof json === "object" && Array.isArray(json.relays) ? json.relays : [];
+  for (const m of members) {
+    if (out.length >= max) break;
+    if (!m || typeof m !== "object") continue;
+    if (m.self === true || typeof json.self === "string" && m.id === json.self) continue;
+    const url = baseOrNull(m.url);
+    if (url && !out.includes(url)) out.push(url);
+  }
+  return out;
+}
+__name(parseCluster, "parseCluster");
+async function discoverRelays(relay, { fetch, max = MAX_RELAYS, timeoutMs = PROBE_BUDGET_MS, log = /* @__PURE__ */ __name(() => {
+}, "log") } = {}) {
+  if (!fetch) return [relay];
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(new Error("no answer in time")), timeoutMs);
+  try {
+    const res = await fetch(`${relay}/cluster`, { cache: "no-store", signal: ctrl.signal });
+    if (res.status === 404) return [relay];
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const urls = parseCluster(await res.json(), relay, max);
+    log("info", `cluster of ${relay}: ${urls.length} relay(s)`);
+    return urls;
+  } catch (e) {
+    log("warn", `${relay}/cluster: ${ctrl.signal.aborted ? "no answer in time" : e?.message ?? e}; using that relay alone`);
+    return [relay];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+__name(discoverRelays, "discoverRelays");
+function rttOf(samples) {
+  if (samples.length === 0) return null;
+  const ms = samples.length > 1 ? Math.min(...samples.slice(1)) : samples[0];
+  return Math.round(ms * 10) / 10;
+}
+__name(rttOf, "rttOf");
+async function probe(url, samples, { fetch, probes, signal }) {
+  let legacy = false;
+  for (let i = 0; i < probes; i++) {
+    const t0 = now();
+    let res;
+    if (legacy) {
+      res = await fetch(`${url}/healthz`, { cache: "no-store", mode: "no-cors", signal });
+    } else {
+      try {
+        res = await fetch(`${url}/readyz`, { cache: "no-store", mode: "cors", signal });
+      } catch (e) {
+        if (i > 0 || signal?.aborted || e?.name !== "TypeError") throw e;
+        legacy = true;
+        i--;
+        continue;
+      }
+    }
+    const ms = now() - t0;
+    try {
+      res.body?.cancel?.()?.catch?.(() => {
+      });
+    } catch {
+    }
+    if (res.type !== "opaque" && !res.ok) throw new Error(`HTTP ${res.status}`);
+    samples.push(ms);
+  }
+}
+__name(probe, "probe");
+async function measureRelays(urls, { fetch, probes = PROBES, budgetMs = PROBE_BUDGET_MS, log = /* @__PURE__ */ __name(() => {
+}, "log") } = {}) {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(new Error("no answer in time")), budgetMs);
+  try {
+    const results = await Promise.all(
+      urls.map(async (url) => {
+        const samples = [];
+        let error;
+        try {
+          if (!fetch) throw new Error("no fetch() in this environment");
+          await probe(url, samples, { fetch, probes, signal: ctrl.signal });
+        } catch (e) {
+          error = ctrl.signal.aborted ? "no answer in time" : String(e?.message ?? e);
+        }
+        const rttMs = rttOf(samples);
+        if (rttMs === null) {
+          log("info", `relay ${url}: unreachable: ${error}`);
+          return { url, rttMs, error };
+        }
+        return { url, rttMs };
+      })
+    );
+    return rankCandidates(results);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+__name(measureRelays, "measureRelays");
+function rankCandidates(cands) {
+  return cands.map((c, i) => ({ c, i })).sort((a, b) => {
+    const x = a.c.rttMs;
+    const y = b.c.rttMs;
+    if (x === null || y === null) return (x === null) - (y === null) || a.i - b.i;
+    return x - y || a.i - b.i;
+  }).map(({ c }) => c);
+}
+__name(rankCandidates, "rankCandidates");
+var RelayChoice = class {
+  static {
+    __name(this, "RelayChoice");
+  }
+  constructor(urls) {
+    this._cands = urls.map((url) => ({ url, rttMs: null }));
+    this._i = 0;
+    this.failovers = 0;
+    this._fails = 0;
+    this._wasUp = false;
+    this._failed = /* @__PURE__ */ new Set();
+  }
+  /** The relay in use. */
+  get chosen() {
+    return this._cands[this._i].url;
+  }
+  get size() {
+    return this._cands.length;
+  }
+  /** Take measured candidates ([{ url, rttMs, error? }], best first) and choose the first. */
+  rank(measured) {
+    this._cands = measured.map((c) => ({ ...c }));
+    this._i = 0;
+  }
+  /** The chosen relay is up: it counts as good again, and so do the others. */
+  connected() {
+    this._fails = 0;
+    this._wasUp = true;
+    this._failed.clear();
+  }
+  /**
+   * An attempt to connect to the chosen relay failed. Returns null to stay,
+   * or { relay, previous, immediate } when the client should move:
+   * immediate unless every candidate has failed since the last connection
+   * (then it starts again from the best, after the usual backoff).
+   */
+  attemptFailed() {
+    this._fails++;
+    if (this._cands.length < 2 || this._fails < (this._wasUp ? FAILOVER_AFTER : 1)) return null;
+    this._failed.add(this.chosen);
+    let next = this._cands.findIndex((c) => !this._failed.has(c.url));
+    let immediate = true;
+    if (next < 0) {
+      this._failed.clear();
+      next = 0;
+      immediate = false;
+    }
+    if (next === this._i) return null;
+    const previous = this.chosen;
+    this._i = next;
+    this._fails = 0;
+    this._wasUp = false;
+    this.failovers++;
+    return { relay: this.chosen, previous, immediate };
+  }
+  /** For stats(): { chosen, candidates: [{ url, rttMs, error? }] best first, failovers }. */
+  stats() {
+    return { chosen: this.chosen, candidates: this._cands.map((c) => ({ ...c })), failovers: this.failovers };
+  }
+};
+
 // src/store.js
 var DEFAULT_STORE_BYTES = 128 << 20;
 var QUOTA_SHARE = 0.2;
@@ -2985,143 +3489,146 @@ var ChunkStore = class _ChunkStore {
   }
 };
 
-// src/transfer.js
-var VERIFY_RETRIES = 1;
-async function transferChunks(m, opts) {
-  const {
-    getChunk,
-    localGet = /* @__PURE__ */ __name(() => void 0, "localGet"),
-    localPut = /* @__PURE__ */ __name(() => {
-    }, "localPut"),
-    onChunk = /* @__PURE__ */ __name(() => {
-    }, "onChunk"),
-    onRelease = null,
-    onVerifyFailure = /* @__PURE__ */ __name(() => {
-    }, "onVerifyFailure"),
-    maxInFlight = 8,
-    verifyRetries = VERIFY_RETRIES,
-    busyRetries = 6,
-    busyBaseMs = 100,
-    signal,
-    hash = sha256Hex
-  } = opts;
-  const n = m.chunks.length;
-  const first = Math.max(0, opts.first ?? 0);
-  const last = Math.min(n - 1, opts.last ?? n - 1);
-  const whole = first === 0 && last === n - 1;
-  const base = n === 0 ? 0 : chunkOffset(m, first);
-  const end = n === 0 ? 0 : chunkOffset(m, last) + chunkLength(m, last);
-  const out = new Uint8Array(end - base);
-  const ctrl = new AbortController();
-  const onOuterAbort = /* @__PURE__ */ __name(() => ctrl.abort(signal.reason), "onOuterAbort");
-  if (signal) {
-    if (signal.aborted) throw abortError(signal);
-    signal.addEventListener("abort", onOuterAbort, { once: true });
-  }
-  let next = first;
-  let failed = null;
-  const done2 = new Uint8Array(Math.max(0, last - first + 1));
-  let nextRelease = first;
-  const release = /* @__PURE__ */ __name(() => {
-    if (!onRelease) return;
-    while (nextRelease <= last && done2[nextRelease - first]) {
-      if (whole && nextRelease === last) return;
-      const off = chunkOffset(m, nextRelease) - base;
-      onRelease(nextRelease, out.subarray(off, off + chunkLength(m, nextRelease)));
-      nextRelease++;
-    }
-  }, "release");
-  const place = /* @__PURE__ */ __name((i, bytes, len, source) => {
-    out.set(bytes, chunkOffset(m, i) - base);
-    done2[i - first] = 1;
-    onChunk({ index: i, length: len, source });
-    release();
-  }, "place");
-  const one = /* @__PURE__ */ __name(async (i) => {
-    const expected = m.chunks[i];
-    const len = chunkLength(m, i);
-    const local = await localGet(expected);
-    if (local && local.byteLength === len) {
-      place(i, local, len, "local");
-      return;
-    }
-    let busy = 0;
-    for (let attempt = 0; ; ) {
-      if (failed) throw failed;
-      let got2;
-      try {
-        got2 = await getChunk(i, expected, ctrl.signal, attempt);
-      } catch (e) {
-        if (e?.code === "busy" && busy < busyRetries && !ctrl.signal.aborted) {
-          await sleep(backoffDelay(busy++, { base: busyBaseMs, max: 4e3 }), ctrl.signal);
-          continue;
-        }
-        throw e;
-      }
-      const bytes = toBytes(got2.bytes);
-      const actual = bytes.length === len ? await hash(bytes) : `length ${bytes.length}, want ${len}`;
-      if (actual === expected) {
-        if (failed) throw failed;
-        localPut(expected, bytes, got2.source ?? "relay");
-        place(i, bytes, len, got2.source ?? "relay");
-        return;
-      }
-      onVerifyFailure({ index: i, expected, actual, attempt, source: got2.source ?? "relay" });
-      if (attempt >= verifyRetries) {
-        throw new P2PCacheError(
-          "verify_failed",
-          `p2pcache: chunk ${i} of ${m.path} failed verification ${attempt + 1} times`,
-          { path: m.path }
-        );
-      }
-      attempt++;
-    }
-  }, "one");
-  const worker = /* @__PURE__ */ __name(async () => {
-    while (!failed && next <= last) {
-      const i = next++;
-      try {
-        await one(i);
-      } catch (e) {
-        if (!failed) {
-          failed = e;
-          ctrl.abort(e);
-        }
-        throw failed;
-      }
-    }
-  }, "worker");
+// src/options.js
+var DEFAULTS = Object.freeze({
+  timeoutMs: 5e3,
+  serve: true,
+  peerCacheBytes: 64 << 20,
+  storeBytes: DEFAULT_STORE_BYTES,
+  maxInFlight: 8,
+  maxRequests: 24,
+  requestTimeoutMs: 15e3,
+  retryWindowMs: 1e4,
+  pingIntervalMs: 1500,
+  idleTimeoutMs: 8e3,
+  reconnect: true,
+  backoffBaseMs: 250,
+  backoffMaxMs: 8e3
+});
+var TRANSPORTS = Object.freeze(["webrtc-tcp", "websocket", "http"]);
+function defaultRelay() {
   try {
-    const workers = [];
-    for (let w = 0; w < Math.min(Math.max(1, maxInFlight), last - first + 1); w++) workers.push(worker());
-    const results = await Promise.allSettled(workers);
-    if (failed) throw failed;
-    const bad = results.find((r) => r.status === "rejected");
-    if (bad) throw bad.reason;
-  } finally {
-    signal?.removeEventListener("abort", onOuterAbort);
+    const o = new URL(import.meta.url).origin;
+    if (o && o !== "null" && /^https?:/.test(o)) return o;
+  } catch {
   }
-  if (signal?.aborted) throw abortError(signal);
-  if (!whole) return out;
-  const got = await hash(out);
-  if (got !== m.sha256) {
-    onVerifyFailure({ index: -1, expected: m.sha256, actual: got, attempt: 0, source: "file" });
-    throw new P2PCacheError("verify_failed", `p2pcache: ${m.path}: whole-file SHA-256 does not match the manifest`, {
-      path: m.path
-    });
-  }
-  if (onRelease && n > 0) {
-    const off = chunkOffset(m, last);
-    onRelease(last, out.subarray(off, off + chunkLength(m, last)));
-  }
-  return out;
+  return null;
 }
-__name(transferChunks, "transferChunks");
+__name(defaultRelay, "defaultRelay");
+function relayOptions(o) {
+  if (o.relays !== void 0) {
+    if (o.relay !== void 0) throw new P2PCacheError("bad_option", "p2pcache: pass relay or relays, not both");
+    if (o.discover) throw new P2PCacheError("bad_option", "p2pcache: discover takes one relay (relay), not a list");
+    if (!Array.isArray(o.relays) || o.relays.length === 0) {
+      throw new P2PCacheError("bad_option", "p2pcache: relays must be a non-empty array of relay URLs");
+    }
+    const urls = [];
+    for (const r of o.relays) {
+      const u = relayBase(r);
+      if (!urls.includes(u) && urls.length < MAX_RELAYS) urls.push(u);
+    }
+    return { home: urls[0], urls, discover: false };
+  }
+  const relay = o.relay ?? defaultRelay();
+  if (!relay) {
+    throw new P2PCacheError("bad_option", "p2pcache: no relay URL: pass { relay } (the module was not loaded from an http(s) origin)");
+  }
+  const home = relayBase(relay);
+  return { home, urls: [home], discover: o.discover === true };
+}
+__name(relayOptions, "relayOptions");
+
+// src/sources.js
+var SOURCES = Object.freeze(["relay", "peer", "origin", "cluster", "http", "local"]);
+function emptySources() {
+  return Object.fromEntries(SOURCES.map((k) => [k, 0]));
+}
+__name(emptySources, "emptySources");
+function countSources(sources, httpChunks = 0) {
+  const by = emptySources();
+  for (const s of sources) by[s] = (by[s] ?? 0) + 1;
+  by.http += httpChunks;
+  return by;
+}
+__name(countSources, "countSources");
+function mainSource(bySource) {
+  let source = "relay";
+  let most = -1;
+  for (const [k, v] of Object.entries(bySource)) {
+    if (v > most) {
+      most = v;
+      source = k;
+    }
+  }
+  return source;
+}
+__name(mainSource, "mainSource");
+
+// src/respond.js
+function attach(res, info) {
+  try {
+    Object.defineProperty(res, "p2p", { value: info, enumerable: true });
+    Object.defineProperty(res, "p2pDone", { value: Promise.resolve(info), enumerable: true });
+  } catch {
+  }
+  return res;
+}
+__name(attach, "attach");
+function lastModified(m, fallback) {
+  const lm = m?.lastModified ? new Date(m.lastModified) : null;
+  if (lm && !isNaN(lm)) return lm.toUTCString();
+  return fallback ?? null;
+}
+__name(lastModified, "lastModified");
+function streamedResponse(m, bytes, info) {
+  const headers = {
+    "content-type": m.contentType || "application/octet-stream",
+    "content-length": String(bytes.length),
+    "x-p2pcache-source": info.source,
+    "x-p2pcache-transport": info.transport
+  };
+  if (m.etag) headers.etag = m.etag;
+  const lm = lastModified(m, null);
+  if (lm) headers["last-modified"] = lm;
+  return attach(new Response(new Blob([bytes], { type: headers["content-type"] }), { status: 200, headers }), info);
+}
+__name(streamedResponse, "streamedResponse");
+function ladderResponse(path, fst, { manifest: m, bytes }, ms) {
+  const bySource = countSources(fst.sources.values(), fst.httpChunks);
+  const source = mainSource(bySource);
+  const contentType = m?.contentType || fst.contentType || "application/octet-stream";
+  const headers = {
+    "content-type": contentType,
+    "content-length": String(bytes.length),
+    "x-p2pcache-source": source,
+    "x-p2pcache-transport": fst.transport ?? "http"
+  };
+  const etag = m?.etag ?? fst.etag;
+  if (etag) headers.etag = etag;
+  const lm = lastModified(m, fst.lastModified);
+  if (lm) headers["last-modified"] = lm;
+  const info = Object.freeze({
+    path,
+    transport: fst.transport ?? "http",
+    source,
+    ms: Math.round(ms * 10) / 10,
+    bytes: bytes.length,
+    chunks: Object.values(bySource).reduce((a, b) => a + b, 0),
+    bySource: Object.freeze(bySource),
+    verified: fst.verified,
+    verifyFailures: fst.verifyFailures,
+    retries: fst.retries,
+    fallbackReason: fst.fallback?.message ?? null,
+    sha256: m?.sha256 ?? null
+  });
+  return attach(new Response(new Blob([bytes], { type: contentType }), { status: 200, headers }), info);
+}
+__name(ladderResponse, "ladderResponse");
 
 // src/stream.js
 var HTTP_SPAN_CHUNKS = 8;
 var LINK_WAIT_MS = 400;
-var TERMINAL = /* @__PURE__ */ new Set(["not_found", "forbidden", "bad_path", "too_large", "aborted", "closed"]);
+var TERMINAL2 = /* @__PURE__ */ new Set(["not_found", "forbidden", "bad_path", "too_large", "aborted", "closed"]);
 var LINK_LOST = /* @__PURE__ */ new Set(["disconnected", "timeout"]);
 function parseRange(header, size) {
   if (typeof header !== "string" || header === "") return null;
@@ -3343,7 +3850,7 @@ var Streamer = class {
       try {
         return await d.manifestFramed(path, signal);
       } catch (e) {
-        if (d.isClosed() || signal.aborted || TERMINAL.has(e?.code)) throw e;
+        if (d.isClosed() || signal.aborted || TERMINAL2.has(e?.code)) throw e;
         d.log("info", `${path}: manifest over HTTP: ${e.message}`);
         if (!LINK_LOST.has(e?.code)) {
           fst.framesBroken = true;
@@ -3363,7 +3870,7 @@ var Streamer = class {
         if (got.transport === "webrtc-tcp" || !fst.transport || fst.transport === "http") fst.transport = got.transport ?? fst.transport;
         return got;
       } catch (e) {
-        if (d.isClosed() || signal.aborted || TERMINAL.has(e?.code) || e?.code === "busy" || e?.code === "stale") throw e;
+        if (d.isClosed() || signal.aborted || TERMINAL2.has(e?.code) || e?.code === "busy" || e?.code === "stale") throw e;
         if (!LINK_LOST.has(e?.code)) {
           fst.framesBroken = true;
           fst.fallback ??= e;
@@ -3374,16 +3881,8 @@ var Streamer = class {
     return { bytes: await spans.get(i), source: "http" };
   }
   _info(path, fst, m, bytes, ms) {
-    const bySource = { relay: 0, peer: 0, origin: 0, http: 0, local: 0 };
-    for (const s of fst.sources.values()) bySource[s] = (bySource[s] ?? 0) + 1;
-    let source = "relay";
-    let most = -1;
-    for (const [k, v] of Object.entries(bySource)) {
-      if (v > most) {
-        most = v;
-        source = k;
-      }
-    }
+    const bySource = countSources(fst.sources.values());
+    const source = mainSource(bySource);
     const transport = bySource.http === fst.sources.size && fst.sources.size > 0 ? "http" : fst.transport ?? "http";
     return Object.freeze({
       path,
@@ -3410,7 +3909,7 @@ async function serveWorkerRequest(client, msg, port) {
     } catch {
     }
   }, "post");
-  if (msg.relay !== client.relay || typeof msg.path !== "string") {
+  if (msg.relay !== client.home || typeof msg.path !== "string") {
     post({ type: "error", message: "not a request for this client", code: "unsupported" });
     return;
   }
@@ -3458,7 +3957,7 @@ function answerWorker(client, container = globalThis.navigator?.serviceWorker) {
   }, "onMessage");
   const sayReady = /* @__PURE__ */ __name(() => {
     try {
-      container.controller?.postMessage({ type: READY, relay: client.relay });
+      container.controller?.postMessage({ type: READY, relay: client.home });
     } catch {
     }
   }, "sayReady");
@@ -3479,7 +3978,7 @@ async function registerWorker(client, scriptURL, { container = globalThis.naviga
   if (!container) return { registration: null, controlled: false, error: "no service workers here (an insecure origin?)" };
   let registration = null;
   try {
-    registration = await container.register(workerURL(scriptURL, client.relay, base));
+    registration = await container.register(workerURL(scriptURL, client.home, base));
     if (!container.controller) {
       let t;
       await Promise.race([
@@ -3493,7 +3992,7 @@ async function registerWorker(client, scriptURL, { container = globalThis.naviga
     return { registration, controlled: !!container.controller, error: String(e?.message ?? e) };
   }
   try {
-    container.controller?.postMessage({ type: READY, relay: client.relay });
+    container.controller?.postMessage({ type: READY, relay: client.home });
   } catch {
   }
   return { registration, controlled: !!container.controller, error: null };
@@ -3502,38 +4001,7 @@ __name(registerWorker, "registerWorker");
 
 // src/client.js
 var VERSION = "0.1.0";
-var DEFAULTS = Object.freeze({
-  timeoutMs: 5e3,
-  serve: true,
-  peerCacheBytes: 64 << 20,
-  storeBytes: DEFAULT_STORE_BYTES,
-  maxInFlight: 8,
-  maxRequests: 24,
-  requestTimeoutMs: 15e3,
-  retryWindowMs: 1e4,
-  pingIntervalMs: 1500,
-  idleTimeoutMs: 8e3,
-  reconnect: true,
-  backoffBaseMs: 250,
-  backoffMaxMs: 8e3
-});
-var TRANSPORTS = ["webrtc-tcp", "websocket", "http"];
 var STORE_OPEN_WAIT_MS = 1e3;
-var TERMINAL2 = /* @__PURE__ */ new Set(["not_found", "forbidden", "bad_path", "too_large", "aborted", "closed"]);
-var RETRY_ON_LINK = /* @__PURE__ */ new Set(["disconnected", "timeout"]);
-function defaultRelay() {
-  try {
-    const o = new URL(import.meta.url).origin;
-    if (o && o !== "null" && /^https?:/.test(o)) return o;
-  } catch {
-  }
-  return null;
-}
-__name(defaultRelay, "defaultRelay");
-function emptySources() {
-  return { relay: 0, peer: 0, origin: 0, http: 0, local: 0 };
-}
-__name(emptySources, "emptySources");
 var EventTargetBase = globalThis.EventTarget ?? class {
   addEventListener() {
   }
@@ -3549,29 +4017,20 @@ var Client = class extends EventTargetBase {
   }
   constructor(options = {}) {
     super();
-    const self = this;
     const o = { ...DEFAULTS, ...options };
-    const relay = o.relay ?? defaultRelay();
-    if (!relay) {
-      throw new P2PCacheError("bad_option", "p2pcache: no relay URL: pass { relay } (the module was not loaded from an http(s) origin)");
-    }
-    let u;
-    try {
-      u = new URL(relay);
-    } catch {
-      throw new P2PCacheError("bad_option", `p2pcache: relay ${JSON.stringify(relay)} is not a URL`);
-    }
-    if (u.protocol !== "http:" && u.protocol !== "https:") {
-      throw new P2PCacheError("bad_option", `p2pcache: relay must be http(s), not ${u.protocol}`);
-    }
-    this.relay = u.origin + u.pathname.replace(/\/+$/, "");
+    const { home, urls, discover } = relayOptions(o);
+    this.home = home;
+    this._relays = new RelayChoice(urls);
+    this._discover = discover;
+    this._choice = Promise.resolve();
     this._opts = o;
+    const fetchImpl = o.fetch ?? globalThis.fetch?.bind(globalThis);
+    this._fetchImpl = fetchImpl;
     const token = tokenSource(o.token);
     this._token = token;
-    const wsBase = new URL(this.relay + "/ws");
-    wsBase.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     const wsURL = /* @__PURE__ */ __name(async () => {
-      const ws = new URL(wsBase);
+      const ws = new URL(this.relay + "/ws");
+      ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
       const t = await token();
       if (t) ws.searchParams.set("access_token", t);
       return ws.toString();
@@ -3609,6 +4068,8 @@ var Client = class extends EventTargetBase {
       allocId: /* @__PURE__ */ __name(() => this._requests.allocId(), "allocId"),
       onTransport: /* @__PURE__ */ __name((transport, previous) => this._emit("transport", { transport, previous }), "onTransport"),
       onDataChannel: /* @__PURE__ */ __name(() => this._holdings.announceAll(), "onDataChannel"),
+      onConnected: /* @__PURE__ */ __name(() => this._relays.connected(), "onConnected"),
+      onAttemptFailed: /* @__PURE__ */ __name(() => this._attemptFailed(), "onAttemptFailed"),
       onLost: /* @__PURE__ */ __name((session, err) => {
         this._requests.failOwner(session, err);
         this._holdings.connectionLost();
@@ -3637,7 +4098,7 @@ var Client = class extends EventTargetBase {
     this._storeReady = ChunkStore.open({
       indexedDB: o.indexedDB === void 0 ? globalThis.indexedDB : o.indexedDB,
       maxBytes: o.storeBytes,
-      relay: this.relay,
+      relay: this.home,
       onEvict: /* @__PURE__ */ __name((h) => this._holdings.storeEvicted(h), "onEvict"),
       log: this._log
     }).then(
@@ -3655,16 +4116,38 @@ var Client = class extends EventTargetBase {
         resolve();
       });
     });
+    this._http = new HttpFallback({
+      relay: this.relay,
+      token: staticToken(o.token),
+      tokenSource: token,
+      fetch: fetchImpl,
+      isClosed: /* @__PURE__ */ __name(() => this._closed, "isClosed"),
+      onVerifyFailure: /* @__PURE__ */ __name((path, fst, info) => this._verifyFailure(path, fst, info), "onVerifyFailure"),
+      log: this._log
+    });
+    this._ladder = new Ladder({
+      conn: this._conn,
+      requests: this._requests,
+      holdings: this._holdings,
+      http: this._http,
+      stats: this._stats,
+      allowWS: this._allowWS,
+      timeoutMs: o.timeoutMs,
+      retryWindowMs: o.retryWindowMs,
+      maxInFlight: o.maxInFlight,
+      isClosed: /* @__PURE__ */ __name(() => this._closed, "isClosed"),
+      log: this._log,
+      onVerifyFailure: /* @__PURE__ */ __name((path, fst, info) => this._verifyFailure(path, fst, info), "onVerifyFailure")
+    });
     this._streamer = new Streamer({
-      ready: /* @__PURE__ */ __name(() => this._storeWait, "ready"),
+      // the store, and the relay to use
+      ready: /* @__PURE__ */ __name(() => Promise.all([this._storeWait, this._choice]), "ready"),
       link: /* @__PURE__ */ __name(() => this._conn.link(), "link"),
       awaitLink: /* @__PURE__ */ __name((ms, signal) => this._allowWS && this._conn.hopeful ? this._conn.awaitLink(ms, signal) : null, "awaitLink"),
       linkWaitMs: o.linkWaitMs ?? (o.serviceWorker ? LINK_WAIT_MS : 0),
-      manifestFramed: /* @__PURE__ */ __name((path, signal) => this._framedManifest(path, signal), "manifestFramed"),
-      chunkFramed: /* @__PURE__ */ __name((path, i, hash, signal) => this._framedChunk(path, i, hash, signal), "chunkFramed"),
-      get http() {
-        return self._http;
-      },
+      manifestFramed: /* @__PURE__ */ __name((path, signal) => this._ladder.manifestFramed(path, signal), "manifestFramed"),
+      chunkFramed: /* @__PURE__ */ __name((path, i, hash, signal) => this._ladder.chunkFramed(path, i, hash, signal), "chunkFramed"),
+      http: this._http,
       holdings: this._holdings,
       stats: this._stats,
       onVerifyFailure: /* @__PURE__ */ __name((path, fst, info) => this._verifyFailure(path, fst, info), "onVerifyFailure"),
@@ -3673,15 +4156,45 @@ var Client = class extends EventTargetBase {
       maxInFlight: o.maxInFlight,
       log: this._log
     });
-    this._http = new HttpFallback({
-      relay: this.relay,
-      token: staticToken(o.token),
-      tokenSource: token,
-      fetch: o.fetch ?? globalThis.fetch?.bind(globalThis),
-      isClosed: /* @__PURE__ */ __name(() => this._closed, "isClosed"),
-      onVerifyFailure: /* @__PURE__ */ __name((path, fst, info) => this._verifyFailure(path, fst, info), "onVerifyFailure"),
-      log: this._log
-    });
+  }
+  /** The relay in use: the one chosen among several (relays, discover), else relay. */
+  get relay() {
+    return this._relays.chosen;
+  }
+  // -- relay choice -----------------------------------------------------------------
+  /**
+   * Choose the relay: discover home's cluster (discover), then measure
+   * the candidates and take the lowest RTT (relays.js). Nothing to do for
+   * one relay. Never rejects.
+   */
+  async _chooseRelay() {
+    try {
+      const budgetMs = Math.min(PROBE_BUDGET_MS, this._timeoutMs);
+      let urls = this._relays.stats().candidates.map((c) => c.url);
+      if (this._discover) {
+        urls = await discoverRelays(this.home, { fetch: this._fetchImpl, timeoutMs: budgetMs, log: this._log });
+      }
+      if (urls.length < 2 || this._closed) return;
+      const measured = await measureRelays(urls, { fetch: this._fetchImpl, budgetMs, log: this._log });
+      if (this._closed) return;
+      this._relays.rank(measured);
+      this._relayChanged(null, "rtt");
+    } catch (e) {
+      this._log("error", "relay choice failed", e);
+    }
+  }
+  /** A connection attempt failed: the choice may move to another relay (null: stay). */
+  _attemptFailed() {
+    const move = this._relays.attemptFailed();
+    if (move) this._relayChanged(move.previous, "failover");
+    return move;
+  }
+  _relayChanged(previous, reason) {
+    const relay = this.relay;
+    this._http.relay = relay;
+    const rttMs = this._relays.stats().candidates.find((c) => c.url === relay)?.rttMs ?? null;
+    this._log("info", `relay: ${relay} (${reason}${rttMs === null ? "" : `, ${rttMs} ms`}${previous ? `, was ${previous}` : ""})`);
+    this._emit("relay", { relay, previous, reason, rttMs });
   }
   // -- events -------------------------------------------------------------------
   _emit(type, detail) {
@@ -3716,238 +4229,46 @@ var Client = class extends EventTargetBase {
       }
     }
   }
-  // -- frames ------------------------------------------------------------------------
   /** The relay answers ERROR busy past its per-peer limit; keep all fetches together under it. */
   _maxRequests() {
     const relayMax = this._conn.hello?.maxRequests;
     const mine = this._opts.maxRequests;
     return Number.isInteger(relayMax) && relayMax > 0 ? Math.max(1, Math.min(mine, relayMax - 2)) : mine;
   }
-  async _framedManifest(path, signal) {
-    const bytes = await withBusyRetry(
-      () => this._requests.request({ type: FrameType.GET_MANIFEST, path }, FrameType.MANIFEST, signal),
-      signal
-    );
-    return parseManifest(bytes, path);
-  }
-  /** One chunk over frames: { bytes, source } with the source the relay stated (CHUNK flags). */
-  async _framedChunk(path, index, hash, signal) {
-    const info = {};
-    const bytes = await this._requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info);
-    if (info.source) this._stats.sourcesKnown = true;
-    return { bytes, source: chunkSourceName(info.source), transport: info.transport };
-  }
-  /** Fetch one file over frames; fst carries per-fetch accounting across retries. */
-  async _fetchFramed(path, fst, onProgress, signal) {
-    const holdings = this._holdings;
-    for (let restart = 0; ; restart++) {
-      const m = await this._framedManifest(path, signal);
-      if (fst.manifest?.sha256 !== m.sha256) {
-        fst.sources.clear();
-        fst.loaded = 0;
-      }
-      fst.manifest = m;
-      if (fst.transport !== "webrtc-tcp") fst.transport = this._conn.link()?.transport ?? fst.transport;
-      holdings.trackFile(m);
-      try {
-        const bytes = await transferChunks(m, {
-          getChunk: /* @__PURE__ */ __name((index, hash, sig) => this._framedChunk(path, index, hash, sig), "getChunk"),
-          localGet: /* @__PURE__ */ __name((h) => holdings.get(h), "localGet"),
-          localPut: /* @__PURE__ */ __name((h, b) => holdings.put(h, b, m), "localPut"),
-          onChunk: /* @__PURE__ */ __name(({ index, length, source }) => {
-            if (!fst.sources.has(index)) {
-              fst.sources.set(index, source);
-              this._stats.bySource[source] = (this._stats.bySource[source] ?? 0) + 1;
-              fst.loaded += length;
-            }
-            progress(onProgress, { path, loaded: fst.loaded, total: m.size, index, source: fst.sources.get(index) }, this._log);
-          }, "onChunk"),
-          onVerifyFailure: /* @__PURE__ */ __name((info) => this._verifyFailure(path, fst, info), "onVerifyFailure"),
-          maxInFlight: this._opts.maxInFlight,
-          signal
-        });
-        holdings.fileComplete(m);
-        return { manifest: m, bytes };
-      } catch (e) {
-        if (e?.code === "stale" && restart < 3) {
-          this._log("info", `${path} changed; fetching its manifest again`);
-          fst.retries++;
-          continue;
-        }
-        throw e;
-      }
-    }
-  }
-  async _fetchHttp(path, fst, onProgress, signal) {
-    const result = await this._http.fetchFile(path, fst, onProgress, signal);
-    this._stats.bySource.http += fst.httpChunks;
-    return result;
-  }
   // -- public API ------------------------------------------------------------------
   /**
    * Fetch a file. Resolves with a standard Response (status 200) whose bytes
    * have been verified against the manifest, or rejects with a
    * P2PCacheError (see its `code`; not_found has status 404).
-   * opts: { onProgress({ path, loaded, total, index?, source }), signal }
+   * opts: { onProgress({ path, loaded, total, index?, source }), signal,
+   * stream, range }
    */
   async fetch(path, opts = {}) {
     const clean = normalizePath(path);
     if (this._closed) throw closedError();
     if (opts.stream || opts.range || this._early) return this._fetchStreamed(clean, opts);
     const t0 = now();
-    const conn = this._conn;
-    const signal = mergeSignals(this._closeCtrl.signal, opts.signal);
-    const onProgress = typeof opts.onProgress === "function" ? opts.onProgress : null;
-    const fst = {
-      path: clean,
-      manifest: null,
-      sources: /* @__PURE__ */ new Map(),
-      loaded: 0,
-      verifyFailures: 0,
-      retries: 0,
-      transport: null,
-      httpChunks: 0,
-      verified: true,
-      fallback: null
-    };
-    const rethrow = /* @__PURE__ */ __name((e) => {
-      if (this._closed) throw closedError();
-      if (opts.signal?.aborted) throw abortError(opts.signal);
-      throw e;
-    }, "rethrow");
-    let result = null;
-    let recoverUntil = 0;
-    let framesDone = !this._allowWS;
-    let wait = conn.hopeful ? this._timeoutMs : 0;
-    const recovering = /* @__PURE__ */ __name(() => {
-      if (!recoverUntil) recoverUntil = now() + this._opts.retryWindowMs;
-      return now() < recoverUntil;
-    }, "recovering");
-    try {
-      for (; ; ) {
-        if (!framesDone) {
-          const link = await conn.awaitLink(wait, signal, recoverUntil > 0);
-          if (link) {
-            try {
-              result = await this._fetchFramed(clean, fst, onProgress, signal);
-              break;
-            } catch (e) {
-              if (this._closed || signal.aborted) rethrow(e);
-              if (TERMINAL2.has(e?.code)) throw e;
-              if (RETRY_ON_LINK.has(e?.code) && fst.retries < 4 && recovering()) {
-                fst.retries++;
-                wait = Math.min(this._timeoutMs, recoverUntil - now());
-                this._log("info", `${clean}: ${e.message}; retrying`);
-                continue;
-              }
-              fst.fallback = e;
-              framesDone = true;
-              this._log("info", `${clean}: falling back to HTTP: ${e.message}`);
-            }
-          }
-        }
-        try {
-          result = await this._fetchHttp(clean, fst, onProgress, signal);
-          break;
-        } catch (e) {
-          if (this._closed || signal.aborted) rethrow(e);
-          if (e.code === "network" && !framesDone && (recoverUntil || conn.recovering) && recovering()) {
-            fst.retries++;
-            wait = recoverUntil - now();
-            this._log("info", `${clean}: relay unreachable; waiting for it to come back`);
-            await conn.awaitLink(Math.min(wait, 1e3), signal, true);
-            continue;
-          }
-          if (fst.fallback && e.code === "network") e.message += ` (after: ${fst.fallback.message})`;
-          throw e;
-        }
-      }
-    } catch (e) {
-      rethrow(e);
-    }
-    return this._respond(clean, fst, result, now() - t0);
+    const fst = newFetchState(clean);
+    const result = await this._ladder.run(clean, fst, {
+      onProgress: typeof opts.onProgress === "function" ? opts.onProgress : null,
+      signal: mergeSignals(this._closeCtrl.signal, opts.signal),
+      userSignal: opts.signal
+    });
+    this._stats.files++;
+    this._stats.bytes += result.bytes.length;
+    return ladderResponse(clean, fst, result, now() - t0);
   }
   /**
    * The streamed path (stream, range or early): resolves at the manifest
    * with a streaming Response; without opts.stream (early mode), once the
-   * whole body is verified, as a buffered Response like the ladder's.
+   * whole body is verified, as a buffered Response like the ladder's (the
+   * Streamer counted it in stats).
    */
   async _fetchStreamed(clean, opts) {
     const { response, done: done2 } = await this._streamer.open(clean, opts);
     if (opts.stream || opts.range) return response;
     const { manifest, bytes, info } = await done2;
-    this._stats.files--;
-    this._stats.bytes -= bytes.length;
-    return this._respondWith(clean, manifest, bytes, info);
-  }
-  /** A buffered Response for a streamed fetch's result (info: its FetchInfo). */
-  _respondWith(path, m, bytes, info) {
-    this._stats.files++;
-    this._stats.bytes += bytes.length;
-    const headers = {
-      "content-type": m.contentType || "application/octet-stream",
-      "content-length": String(bytes.length),
-      "x-p2pcache-source": info.source,
-      "x-p2pcache-transport": info.transport
-    };
-    if (m.etag) headers.etag = m.etag;
-    const lm = m.lastModified ? new Date(m.lastModified) : null;
-    if (lm && !isNaN(lm)) headers["last-modified"] = lm.toUTCString();
-    const res = new Response(new Blob([bytes], { type: headers["content-type"] }), { status: 200, headers });
-    try {
-      Object.defineProperty(res, "p2p", { value: info, enumerable: true });
-      Object.defineProperty(res, "p2pDone", { value: Promise.resolve(info), enumerable: true });
-    } catch {
-    }
-    return res;
-  }
-  _respond(path, fst, { manifest: m, bytes }, ms) {
-    this._stats.files++;
-    this._stats.bytes += bytes.length;
-    const bySource = emptySources();
-    for (const s of fst.sources.values()) bySource[s] = (bySource[s] ?? 0) + 1;
-    bySource.http += fst.httpChunks;
-    let source = "relay";
-    let most = -1;
-    for (const [k, v] of Object.entries(bySource)) {
-      if (v > most) {
-        most = v;
-        source = k;
-      }
-    }
-    const contentType = m?.contentType || fst.contentType || "application/octet-stream";
-    const headers = {
-      "content-type": contentType,
-      "content-length": String(bytes.length),
-      "x-p2pcache-source": source,
-      "x-p2pcache-transport": fst.transport ?? "http"
-    };
-    const etag = m?.etag ?? fst.etag;
-    if (etag) headers.etag = etag;
-    const lm = m?.lastModified ? new Date(m.lastModified) : null;
-    if (lm && !isNaN(lm)) headers["last-modified"] = lm.toUTCString();
-    else if (fst.lastModified) headers["last-modified"] = fst.lastModified;
-    const info = Object.freeze({
-      path,
-      transport: fst.transport ?? "http",
-      source,
-      ms: Math.round(ms * 10) / 10,
-      bytes: bytes.length,
-      chunks: Object.values(bySource).reduce((a, b) => a + b, 0),
-      bySource: Object.freeze(bySource),
-      verified: fst.verified,
-      verifyFailures: fst.verifyFailures,
-      retries: fst.retries,
-      fallbackReason: fst.fallback?.message ?? null,
-      sha256: m?.sha256 ?? null
-    });
-    const blob = new Blob([bytes], { type: contentType });
-    const res = new Response(blob, { status: 200, headers });
-    try {
-      Object.defineProperty(res, "p2p", { value: info, enumerable: true });
-    } catch {
-    }
-    return res;
+    return streamedResponse(manifest, bytes, info);
   }
   /**
    * Fetch a file and return a URL for it to use as an element's src: an
@@ -4012,7 +4333,8 @@ var Client = class extends EventTargetBase {
       cache: this._holdings.cacheStats(),
       store: this._holdings.storeStats(),
       served: this._holdings.servedStats(),
-      connect: conn.connectTimes ? { ...conn.connectTimes } : null
+      connect: conn.connectTimes ? { ...conn.connectTimes } : null,
+      relays: this._relays.stats()
     };
   }
   /**
@@ -4046,7 +4368,8 @@ var Client = class extends EventTargetBase {
 async function connect(options = {}) {
   const c = new Client(options);
   if (options.serviceWorker) c._cleanups.push(answerWorker(c).stop);
-  const started = c._conn.start();
+  c._choice = c._chooseRelay();
+  const started = c._choice.then(() => c._conn.start());
   await c._storeWait;
   const early = options.early ?? !!options.serviceWorker;
   if (options.serviceWorker) {

@@ -22,13 +22,19 @@
 #      must connect its ICE-TCP pair through the proxy and verify a file.
 #   4. The relay starts with deploy/systemd/p2pcache.env, and with
 #      deploy/config.example.yaml (less the keys it does not know yet).
+#   5. nats-server -t on deploy/nats/*.conf; then the two-region supercluster
+#      they describe, on loopback (one server per region, gateways between
+#      them), with a relay in each region started with its
+#      deploy/nats/relay-*.env: both list each other in GET /cluster, and a
+#      file fetched through both costs the origin less than twice its size.
 # The proxies run from copies of the shipped files in which only addresses,
 # ports and certificate paths are replaced (each replacement must match).
 #
 # Needs root (unshare -n), nginx with the stream module, caddy, openssl,
 # curl, systemd-analyze (Debian: apt-get install -y nginx libnginx-mod-stream
 # caddy systemd). Usage: deploy/check-configs.sh   (P2PCACHE_BIN=path to
-# test a built relay; default: go build ./server).
+# test a built relay; default: go build ./server; NATS_SERVER_BIN=path to a
+# nats-server; default: nats-server on PATH, else go build of the module's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -53,8 +59,18 @@ if [ -z "${P2PCACHE_CHECK_NETNS:-}" ]; then
 		P2PCACHE_BIN=$tmp/p2pcache
 	fi
 	P2PCACHE_BIN=$(realpath "$P2PCACHE_BIN")
+	if [ -z "${NATS_SERVER_BIN:-}" ]; then
+		if command -v nats-server >/dev/null; then
+			NATS_SERVER_BIN=$(command -v nats-server)
+		else
+			say "go build -o $tmp/nats-server github.com/nats-io/nats-server/v2"
+			go build -o "$tmp/nats-server" github.com/nats-io/nats-server/v2 || fail "go build nats-server"
+			NATS_SERVER_BIN=$tmp/nats-server
+		fi
+	fi
+	NATS_SERVER_BIN=$(realpath "$NATS_SERVER_BIN")
 	rc=0
-	P2PCACHE_CHECK_NETNS=1 P2PCACHE_CHECK_TMP=$tmp P2PCACHE_BIN=$P2PCACHE_BIN unshare -n "$0" "$@" || rc=$?
+	P2PCACHE_CHECK_NETNS=1 P2PCACHE_CHECK_TMP=$tmp P2PCACHE_BIN=$P2PCACHE_BIN NATS_SERVER_BIN=$NATS_SERVER_BIN unshare -n "$0" "$@" || rc=$?
 	rm -rf "$tmp"
 	exit "$rc"
 fi
@@ -330,5 +346,70 @@ if has config; then
 	ok "relay runs with --config deploy/config.example.yaml (listen 127.0.0.1:8080, origin overridden by flag)"
 else
 	warn "relay has no --config yet: config.example.yaml not run"
+fi
+
+# ---- 5. the relay mesh on NATS: deploy/nats/ ----
+nats=$NATS_SERVER_BIN
+for f in deploy/nats/*.conf; do
+	out=$("$nats" -t -c "$f" 2>&1) || fail "nats-server -t $f: $out"
+	ok "nats-server -t $(basename "$f"): valid"
+done
+if has nats; then
+	# The supercluster on loopback: server 1 of each region (the second
+	# servers' addresses stay in the files, unreachable, and are retried).
+	nd=$tmp/nats
+	mkdir -p "$nd"
+	declare -A client=([eu]=14222 [us]=14223) route=([eu]=16222 [us]=16224) gw=([eu]=17222 [us]=17224) mon=([eu]=18222 [us]=18224)
+	for r in eu us; do
+		f=$nd/nats-$r-1.conf
+		cp "deploy/nats/nats-$r-1.conf" "$f"
+		sub "$f" "listen: 0.0.0.0:4222" "listen: 127.0.0.1:${client[$r]}"
+		sub "$f" "listen: 0.0.0.0:6222" "listen: 127.0.0.1:${route[$r]}"
+		sub "$f" "listen: 0.0.0.0:7222" "listen: 127.0.0.1:${gw[$r]}"
+		sub "$f" "http: 127.0.0.1:8222" "http: 127.0.0.1:${mon[$r]}"
+		sub "$f" "nats-$r-1.internal:6222" "127.0.0.1:${route[$r]}"
+		sub "$f" "nats-$r-2.internal:6222" "127.0.0.1:$((route[$r] + 1))"
+		for g in eu us; do
+			sub "$f" "nats-$g-1.internal:7222" "127.0.0.1:${gw[$g]}"
+			sub "$f" "nats-$g-2.internal:7222" "127.0.0.1:$((gw[$g] + 1))"
+		done
+		"$nats" -c "$f" >"$nd/nats-$r.log" 2>&1 &
+		pids+=($!)
+		wait_port 127.0.0.1 "${client[$r]}" || fail "nats-server $r did not start: $(cat "$nd/nats-$r.log")"
+	done
+	ok "nats-server supercluster from deploy/nats/: regions eu and us on loopback"
+	declare -A http=([eu]=18120 [us]=18121) ice=([eu]=17120 [us]=17121)
+	for r in eu us; do
+		mapfile -t envs < <(grep -E '^P2PCACHE_[A-Z_]+=' "deploy/nats/relay-$r.env")
+		env -i PATH=/usr/bin:/bin "${envs[@]}" P2PCACHE_NATS="nats://127.0.0.1:${client[$r]}" \
+			P2PCACHE_PUBLIC_URL="http://127.0.0.1:${http[$r]}" P2PCACHE_LISTEN="127.0.0.1:${http[$r]}" \
+			P2PCACHE_ICE_LISTEN="127.0.0.1:${ice[$r]}" P2PCACHE_ORIGIN="$tmp/origin" \
+			"$bin" >"$tmp/relay-nats-$r.log" 2>&1 &
+		pids+=($!)
+		wait_port 127.0.0.1 "${http[$r]}" || fail "relay with relay-$r.env did not start: $(cat "$tmp/relay-nats-$r.log")"
+	done
+	for r in eu us; do
+		n=0
+		for _ in $(seq 100); do
+			n=$(curl -s "http://127.0.0.1:${http[$r]}/cluster" | grep -o '"id":' | wc -l)
+			[ "$n" = 2 ] && break
+			sleep 0.1
+		done
+		[ "$n" = 2 ] || fail "relay $r: GET /cluster lists $n relays, want 2 (eu and us through the gateway): $(curl -s "http://127.0.0.1:${http[$r]}/cluster")"
+	done
+	ok "relays with deploy/nats/relay-eu.env and relay-us.env: each lists both in GET /cluster"
+	origin_bytes=0
+	for r in eu us; do
+		[ "$(curl -s "http://127.0.0.1:${http[$r]}/files/img/big.bin" | sha256sum | cut -d' ' -f1)" = "$want" ] ||
+			fail "relay $r: /files through the mesh differs"
+		b=$(curl -s "http://127.0.0.1:${http[$r]}/metrics" | sed -n 's/^p2pcache_origin_bytes_total \([0-9.e+]*\)$/\1/p')
+		origin_bytes=$(awk -v a="$origin_bytes" -v b="${b:-0}" 'BEGIN { printf "%d", a + b }')
+	done
+	size=$(stat -c %s "$tmp/origin/img/big.bin")
+	[ "$origin_bytes" -lt $((2 * size)) ] ||
+		fail "the two relays read $origin_bytes bytes from the origin for one $size-byte file: the mesh did not share"
+	ok "mesh: img/big.bin through both regions' relays, verified; the origin read $origin_bytes bytes (the file is $size)"
+else
+	warn "relay has no --nats yet: the mesh example not run"
 fi
 say "PASS"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -84,10 +85,14 @@ func TestPeerSourcedAfterEviction(t *testing.T) {
 	statsBefore := tr.relay.Stats()
 
 	b := dial(t, ctx, tr, "peer-b", peer.Options{})
+	bSources := map[wire.ChunkSource]uint64{}
 	for name, want := range files {
-		got, err := b.Fetch(ctx, name)
-		if err != nil || !bytes.Equal(got, want) {
+		f, err := b.FetchFile(ctx, name)
+		if err != nil || !bytes.Equal(f.Data, want) {
 			t.Fatalf("B: %s: %v", name, err)
+		}
+		for _, src := range f.Sources {
+			bSources[src]++
 		}
 	}
 	after := tr.relay.Stats()
@@ -100,6 +105,16 @@ func TestPeerSourcedAfterEviction(t *testing.T) {
 	}
 	if fromPeer == 0 || fromOrigin != 0 || a.Served() != fromPeer {
 		t.Errorf("chunks from peer = %d (A served %d), from origin = %d; want all misses from A", fromPeer, a.Served(), fromOrigin)
+	}
+	// B's CHUNK frames said the same: each chunk A served as peer, the rest
+	// as the relay's cache.
+	fromCache := after.ChunksBySource["cache"] - statsBefore.ChunksBySource["cache"]
+	want := map[wire.ChunkSource]uint64{wire.SourcePeer: fromPeer}
+	if fromCache > 0 {
+		want[wire.SourceRelayCache] = fromCache
+	}
+	if !maps.Equal(bSources, want) || !maps.Equal(b.ChunksBySource(), want) {
+		t.Errorf("B's CHUNK sources %v (ChunksBySource %v), want %v", bSources, b.ChunksBySource(), want)
 	}
 	if cs := tr.cache.Stats(); cs.Bytes > 512<<10 || cs.PeerRejects != 0 {
 		t.Errorf("cache stats %+v", cs)

@@ -174,7 +174,7 @@ func (s *session) serveRequest(ctx context.Context, out *outbox, f *wire.Frame) 
 			if err != nil {
 				return err
 			}
-			if err := s.sendChunk(ctx, out, f.ID, m.Path, uint32(i), b); err != nil {
+			if err := s.sendChunk(ctx, out, f.ID, m.Path, uint32(i), b, src); err != nil {
 				return err
 			}
 			s.r.stats.countChunk(src)
@@ -186,7 +186,7 @@ func (s *session) serveRequest(ctx context.Context, out *outbox, f *wire.Frame) 
 		if err != nil {
 			return err
 		}
-		if err := s.sendChunk(ctx, out, f.ID, f.Path, f.Index, b); err != nil {
+		if err := s.sendChunk(ctx, out, f.ID, f.Path, f.Index, b, src); err != nil {
 			return err
 		}
 		s.r.stats.countChunk(src)
@@ -252,16 +252,18 @@ func (s *session) sendManifest(ctx context.Context, out *outbox, id uint32, m *w
 	return nil
 }
 
-// sendChunk sends chunk bytes in CHUNK fragments of at most wire.MaxChunkData.
-func (s *session) sendChunk(ctx context.Context, out *outbox, id uint32, path string, index uint32, data []byte) error {
+// sendChunk sends chunk bytes in CHUNK fragments of at most
+// wire.MaxChunkData, each saying where the relay got them (src).
+func (s *session) sendChunk(ctx context.Context, out *outbox, id uint32, path string, index uint32, data []byte, src cache.Source) error {
 	if fault := s.r.chunkFault.Load(); fault != nil {
 		data = (*fault)(path, index, data)
 	}
+	ws := wireSource(src)
 	off := 0
 	for {
 		end := min(off+wire.MaxChunkData, len(data))
 		err := out.send(ctx, wire.MaxMessageSize-wire.MaxChunkData+end-off, func(b []byte) []byte {
-			b = wire.AppendChunkHeader(b, id, index, uint32(len(data)), uint32(off))
+			b = wire.AppendChunkHeader(b, id, index, uint32(len(data)), uint32(off), ws)
 			return append(b, data[off:end]...)
 		})
 		if err != nil {
@@ -271,6 +273,22 @@ func (s *session) sendChunk(ctx context.Context, out *outbox, id uint32, path st
 			return nil
 		}
 	}
+}
+
+// wireSource is the CHUNK flags' name for where the cache got a chunk (the
+// two numberings differ: the wire's 0 means unspecified).
+func wireSource(src cache.Source) wire.ChunkSource {
+	switch src {
+	case cache.SourceCache:
+		return wire.SourceRelayCache
+	case cache.SourceOrigin:
+		return wire.SourceOrigin
+	case cache.SourcePeer:
+		return wire.SourcePeer
+	case cache.SourceRelay:
+		return wire.SourceRelay
+	}
+	return wire.SourceUnspecified
 }
 
 // sendError queues an ERROR frame ahead of answers; a peer whose control

@@ -36,3 +36,22 @@ func TestErrorCode(t *testing.T) {
 		}
 	}
 }
+
+// TestWireSource: each cache source maps to its CHUNK flags value (the two
+// numberings differ: the wire's 0 is "unspecified").
+func TestWireSource(t *testing.T) {
+	for _, tt := range []struct {
+		src  cache.Source
+		want wire.ChunkSource
+	}{
+		{cache.SourceCache, wire.SourceRelayCache},
+		{cache.SourceOrigin, wire.SourceOrigin},
+		{cache.SourcePeer, wire.SourcePeer},
+		{cache.SourceRelay, wire.SourceRelay},
+		{cache.Source(200), wire.SourceUnspecified},
+	} {
+		if got := wireSource(tt.src); got != tt.want {
+			t.Errorf("wireSource(%s) = %s, want %s", tt.src, got, tt.want)
+		}
+	}
+}

@@ -12,7 +12,7 @@ import (
 // counters are the relay's cumulative counts; Stats copies them.
 type counters struct {
 	sessions, dataChannels                                             atomic.Uint64
-	chunksCache, chunksOrigin, chunksPeer                              atomic.Uint64
+	chunksCache, chunksOrigin, chunksPeer, chunksRelay                 atomic.Uint64
 	bytesSent, files                                                   atomic.Uint64
 	badFrames, badSignals, busy, rateLimited, pongDrops, slowConsumers atomic.Uint64
 	requestErrors                                                      atomic.Uint64
@@ -42,6 +42,8 @@ func (c *counters) countChunk(src cache.Source) {
 		c.chunksOrigin.Add(1)
 	case cache.SourcePeer:
 		c.chunksPeer.Add(1)
+	case cache.SourceRelay:
+		c.chunksRelay.Add(1)
 	}
 }
 
@@ -105,6 +107,7 @@ func (r *Relay) Stats() Stats {
 			cache.SourceCache.String():  c.chunksCache.Load(),
 			cache.SourceOrigin.String(): c.chunksOrigin.Load(),
 			cache.SourcePeer.String():   c.chunksPeer.Load(),
+			cache.SourceRelay.String():  c.chunksRelay.Load(),
 		},
 		BytesSent: c.bytesSent.Load(), Files: c.files.Load(),
 		BadFrames: c.badFrames.Load(), BadSignals: c.badSignals.Load(), Busy: c.busy.Load(),

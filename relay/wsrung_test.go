@@ -77,6 +77,7 @@ func TestWebSocketRung(t *testing.T) {
 	}
 	got := make([]byte, m.Size)
 	filled := 0
+	fragments := make([]int, len(m.Chunks))
 	for filled < len(got) {
 		f := next(1)
 		if f.Type != wire.TypeChunk {
@@ -85,7 +86,19 @@ func TestWebSocketRung(t *testing.T) {
 		if len(f.Data) > wire.MaxChunkData {
 			t.Fatalf("CHUNK frame carries %d bytes, over %d", len(f.Data), wire.MaxChunkData)
 		}
+		// The manifest build kept every chunk (the cache has room), read
+		// from the origin for this first fetch: each fragment of each says
+		// the origin.
+		if f.Source != wire.SourceOrigin {
+			t.Errorf("chunk %d fragment at %d: source %s, want origin", f.Index, f.Offset, f.Source)
+		}
+		fragments[f.Index]++
 		filled += copy(got[m.ChunkOffset(int(f.Index))+int64(f.Offset):], f.Data)
+	}
+	for i, n := range fragments {
+		if want := (m.ChunkLen(i) + wire.MaxChunkData - 1) / wire.MaxChunkData; n != want {
+			t.Errorf("chunk %d came in %d fragments, want %d", i, n, want)
+		}
 	}
 	if !bytes.Equal(got, img) {
 		t.Fatal("bytes over the WebSocket differ from the origin file")
@@ -112,8 +125,8 @@ func TestWebSocketRung(t *testing.T) {
 	chunk := make([]byte, m.ChunkLen(2))
 	for n := 0; n < len(chunk); {
 		f := next(6)
-		if f.Type != wire.TypeChunk || f.Total != uint32(len(chunk)) {
-			t.Fatalf("got %s index %d total %d", f.Type, f.Index, f.Total)
+		if f.Type != wire.TypeChunk || f.Total != uint32(len(chunk)) || f.Source != wire.SourceRelayCache {
+			t.Fatalf("got %s index %d total %d source %s", f.Type, f.Index, f.Total, f.Source)
 		}
 		n += copy(chunk[f.Offset:], f.Data)
 	}

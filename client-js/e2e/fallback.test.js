@@ -2,7 +2,7 @@
 // come over the signaling WebSocket; with the WebSocket refused too, over
 // plain HTTP. Either way every byte is verified and every image decodes.
 import assert from 'node:assert/strict';
-import { demoFiles, eachBrowser, openSDKPage, sha256, sharedBrowser, startOrigin, startRelay } from './harness.js';
+import { demoFiles, eachBrowser, frameSources, openSDKPage, servedBySource, sha256, sharedBrowser, startOrigin, startRelay } from './harness.js';
 
 const browser = sharedBrowser();
 // small to large; nebula (5.4 MB) is left to the other tests
@@ -47,7 +47,14 @@ eachBrowser('ICE-TCP port unreachable: images come over the WebSocket', { timeou
   const got = await fetchAll(page, PATHS);
   checkImages(got, files);
   assert.equal(got.stats.transport, 'websocket');
-  assert.ok(got.images.every((i) => i.info.transport === 'websocket' && i.info.source === 'relay'));
+  assert.ok(got.images.every((i) => i.info.transport === 'websocket'));
+  // a cold relay: every chunk from the origin (CHUNK flags), the relay's own count
+  for (const img of got.images) {
+    const n = Math.ceil(files[img.path].bytes.length / 65536);
+    assert.deepEqual(frameSources(img.info.bySource), { relay: 0, origin: n, peer: 0, cluster: 0 }, `${img.path}: every chunk from the origin`);
+    assert.equal(img.info.source, 'origin');
+  }
+  assert.deepEqual(await servedBySource(relay), frameSources(got.stats.bySource), "the relay's counts by source agree");
   assert.equal(got.hasPC, false, 'the failed peer connection was closed');
   assert.equal(got.stats.connect.answer !== null, true, 'the relay answered the offer');
   assert.equal(got.stats.connect.dataChannel, null, 'but no data channel opened');

@@ -1,9 +1,12 @@
 // A browser against a real relay over WebRTC on ICE-TCP: the demo images
 // arrive intact and decode, the data channel rides a TCP candidate pair, and
 // a second browser is served from the relay's cache without the origin
-// seeing a single new request. Prints (never asserts) where the time went.
+// seeing a single new request. Each chunk's source as the browser counts
+// it (the CHUNK flags) is the truth: the cold relay's chunks from the
+// origin, the warm relay's from its cache, the same split as the relay's
+// own p2pcache_chunks_served_total. Prints (never asserts) where the time went.
 import assert from 'node:assert/strict';
-import { demoFiles, eachBrowser, launchBrowser, median, openSDKPage, sha256, startOrigin, startRelay } from './harness.js';
+import { demoFiles, eachBrowser, frameSources, launchBrowser, median, openSDKPage, servedBySource, sha256, sourcesDelta, startOrigin, startRelay } from './harness.js';
 
 
 /**
@@ -53,13 +56,16 @@ eachBrowser('WebRTC over ICE-TCP: images decode and match the origin; a second b
   const paths = index.map((e) => e.path);
   const chunksOf = (p) => Math.ceil(files[p].bytes.length / 65536);
   const totalChunks = paths.reduce((n, p) => n + chunksOf(p), 0);
+  const none = { relay: 0, origin: 0, peer: 0, cluster: 0 };
+  const served0 = await servedBySource(relay);
+  assert.deepEqual(served0, none, 'a cold relay has served nothing');
 
   // 1. The first browser: every image over the data channel, from the origin once.
   const a = await launchBrowser(t, { browser: engine });
   await openSDKPage(a.page, relay);
   const got = await loadGallery(a.page, paths);
   checkImages(got, files);
-  assert.equal(got.stats.transport, 'webrtc-tcp');
+  assert.equal(got.stats.transport, 'webrtc-tcp', `connect milestones: ${JSON.stringify(got.stats.connect)}`);
   assert.ok(got.images.every((i) => i.info.transport === 'webrtc-tcp'));
   assert.ok(got.pair, 'the peer connection has a selected candidate pair');
   assert.equal(got.pair.state, 'succeeded');
@@ -75,7 +81,15 @@ eachBrowser('WebRTC over ICE-TCP: images decode and match the origin; a second b
     else if (got.pair.local.address) assert.equal(got.pair.local.address, relay.where.ns.hostIP);
   }
   assert.equal(got.stats.verifyFailures, 0);
-  assert.equal(got.stats.bySource.relay, totalChunks);
+  // the relay labels every CHUNK (PROTOCOL.md §2): a cold relay got each one from the origin
+  assert.equal(got.stats.sourcesKnown, true, 'the relay states each chunk\'s source');
+  for (const img of got.images) {
+    assert.deepEqual(frameSources(img.info.bySource), { ...none, origin: chunksOf(img.path) }, `${img.path}: every chunk from the origin`);
+  }
+  assert.deepEqual(frameSources(got.stats.bySource), { ...none, origin: totalChunks }, 'stats().bySource: every chunk from the origin');
+  assert.equal(got.stats.bySource.local + got.stats.bySource.http, 0);
+  const served1 = await servedBySource(relay);
+  assert.deepEqual(sourcesDelta(served1, served0), frameSources(got.stats.bySource), "the relay's own counts by source agree");
   const originAfterFirst = origin.requests.length;
   for (const p of paths) assert.ok(origin.count(p) >= 1, `${p} came from the origin once`);
 
@@ -87,13 +101,15 @@ eachBrowser('WebRTC over ICE-TCP: images decode and match the origin; a second b
   await openSDKPage(b.page, relay);
   const again = await loadGallery(b.page, paths);
   checkImages(again, files);
-  assert.equal(again.stats.transport, 'webrtc-tcp');
+  assert.equal(again.stats.transport, 'webrtc-tcp', `connect milestones: ${JSON.stringify(again.stats.connect)}`);
   assert.equal(origin.requests.length, originAfterFirst, 'the origin saw no new request');
   assert.equal(await relay.metric('p2pcache_origin_fetches_total'), originFetchesBefore);
   assert.equal(await relay.metric('p2pcache_chunks_served_total', { source: 'origin' }), originChunksBefore);
   assert.equal(await relay.metric('p2pcache_chunks_served_total', { source: 'cache' }) - cacheBefore, totalChunks, 'every chunk from the cache');
-  assert.equal(again.stats.bySource.relay, totalChunks, 'stats().bySource counts them as relay');
+  assert.deepEqual(frameSources(again.stats.bySource), { ...none, relay: totalChunks }, 'stats().bySource counts them as the relay cache\'s');
+  for (const img of again.images) assert.equal(img.info.source, 'relay', `${img.path}: labelled relay`);
   assert.equal(again.stats.bySource.local + again.stats.bySource.http, 0);
+  assert.deepEqual(sourcesDelta(await servedBySource(relay), served1), frameSources(again.stats.bySource), "the relay's own counts by source agree");
 
   const c = got.stats.connect;
   console.log(
@@ -109,6 +125,7 @@ eachBrowser('WebRTC over ICE-TCP: images decode and match the origin; a second b
     `[e2e] second browser (relay cache): connect() ${again.connectedMs.toFixed(0)} ms (ws ${c2.ws}, answer ${c2.answer}, ICE ${c2.ice}, ` +
       `DTLS ${c2.dtls}, dc ${c2.dataChannel}); first image decoded ${again.firstImageMs.toFixed(0)} ms`,
   );
+  console.log(`[e2e] ${engine} chunk sources: cold relay ${JSON.stringify(frameSources(got.stats.bySource))}, warm relay ${JSON.stringify(frameSources(again.stats.bySource))} (${totalChunks} chunks)`);
   console.log(`[e2e] ice pair: ${JSON.stringify(got.pair.local)} <-> ${JSON.stringify(got.pair.remote)}`);
 
   // Measurements only: the largest image over WebRTC vs plain HTTP in the same browser.

@@ -97,11 +97,13 @@ let nsPorts = 18000; // the namespace has its own ports: hand them out in order
  * on the namespace address (ports of its own), reached through a loopback
  * forwarder; otherwise on free loopback ports. opts: env, timeoutMs, link
  * ({ rttMs, rateBps }: shape both the HTTP/WebSocket path and ICE-TCP).
- * Returns { url, port, icePort, logs(), metrics(), metric(name, labels),
+ * timeoutMs bounds the wait for /healthz (a relay with the built-in demo
+ * origin paints its images first: seconds of CPU on a busy machine).
+ * Returns { url, port, icePort, startMs, logs(), metrics(), metric(name, labels),
  * stop() }; stop() (and the forwarders' close) run on t.after as well. A
  * start that loses its loopback ports to a race is retried.
  */
-export async function startRelay(t, args = [], { env = {}, timeoutMs = 20000, link = null } = {}) {
+export async function startRelay(t, args = [], { env = {}, timeoutMs = 30000, link = null } = {}) {
   if (USE_NETNS) {
     const ns = netns();
     const port = nsPorts++;
@@ -140,7 +142,7 @@ export async function startRelay(t, args = [], { env = {}, timeoutMs = 20000, li
  * Start the relay again on the addresses of a stopped one (a restart, as an
  * operator's deploy does it): same URL, same ICE port.
  */
-export async function restartRelay(t, relay, args = [], { env = {}, timeoutMs = 20000 } = {}) {
+export async function restartRelay(t, relay, args = [], { env = {}, timeoutMs = 30000 } = {}) {
   await relay.stop();
   return startRelayOn(t, relay.where, args, env, timeoutMs);
 }
@@ -195,21 +197,29 @@ async function startRelayOn(t, where, args, env, timeoutMs) {
     },
   };
   t.after(() => relay.stop());
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let attempts = 0;
+  let last = null;
   for (;;) {
     if (exited) throw new Error(`relay exited (${exited.code ?? exited.sig}) before it was healthy:\n${out}`);
+    attempts++;
     try {
-      const res = await fetch(url + '/healthz');
+      // bounded: the relay listens before it is ready (it paints the demo origin's images in
+      // between), so a request can wait in its backlog; the deadline is checked between tries
+      const res = await fetch(url + '/healthz', { signal: AbortSignal.timeout(Math.max(100, Math.min(2000, deadline - Date.now()))) });
       if (res.ok) break;
-    } catch {
-      // not listening yet
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = e.cause?.code ?? e.cause?.message ?? e.message; // not listening yet
     }
     if (Date.now() > deadline) {
       await relay.stop();
-      throw new Error(`relay not healthy within ${timeoutMs} ms:\n${out}`);
+      throw new Error(`relay not healthy within ${timeoutMs} ms (${attempts} tries, the last: ${last}):\n${out}`);
     }
     await wait(50);
   }
+  relay.startMs = Date.now() - started;
   return relay;
 }
 
@@ -262,6 +272,24 @@ export function sampleOf(text, name, labels = {}) {
   }
   return sum;
 }
+
+/**
+ * The relay's p2pcache_chunks_served_total by source, under the SDK's
+ * bySource names: relay (its own cache), origin, peer, cluster (another
+ * relay of its mesh). What a browser counts from the CHUNK flags
+ * (PROTOCOL.md §2) must agree with these.
+ */
+export async function servedBySource(relay) {
+  const text = await relay.metrics();
+  const n = (source) => sampleOf(text, 'p2pcache_chunks_served_total', { source });
+  return { relay: n('cache'), origin: n('origin'), peer: n('peer'), cluster: n('relay') };
+}
+
+/** The frame sources of a bySource record (stats().bySource or res.p2p.bySource), the keys of servedBySource. */
+export const frameSources = (by) => ({ relay: by.relay ?? 0, origin: by.origin ?? 0, peer: by.peer ?? 0, cluster: by.cluster ?? 0 });
+
+/** after - before, key by key (servedBySource records). */
+export const sourcesDelta = (after, before) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
 
 let demoCache = null;
 

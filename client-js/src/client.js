@@ -1,64 +1,36 @@
 // Client: the façade the page uses. It owns the options and the counters,
-// composes the parts (Connection, Requests, Holdings, HttpFallback) through
-// their constructor arguments and callbacks, and runs the per-fetch ladder:
-// frames while a link is up, a reconnect waited out, HTTP otherwise.
+// and composes the parts through their constructor arguments and
+// callbacks: the relay choice (relays.js), the Connection, Requests,
+// Holdings, the HTTP rung, the ladder of buffered fetches (ladder.js) and
+// the Streamer of streamed ones.
 
 import { ObjectURLs, autoload } from './autoload.js';
 import { Connection } from './connection.js';
-import { P2PCacheError, abortError, closedError } from './errors.js';
+import { P2PCacheError, closedError } from './errors.js';
 import { Holdings } from './holdings.js';
 import { HttpFallback } from './http.js';
 import { dispatchFrame } from './inbound.js';
-import { consoleLog, makeLog, progress } from './log.js';
-import { parseManifest } from './manifest.js';
+import { Ladder, newFetchState } from './ladder.js';
+import { consoleLog, makeLog } from './log.js';
+import { DEFAULTS, TRANSPORTS, relayOptions } from './options.js';
 import { isPassiveType } from './passive.js';
 import { normalizePath } from './paths.js';
-import { FrameType, chunkSourceName } from './protocol.js';
-import { Requests, withBusyRetry } from './requests.js';
-import { mergeSignals, now } from './timing.js';
-import { ChunkStore, DEFAULT_STORE_BYTES } from './store.js';
+import { PROBE_BUDGET_MS, RelayChoice, discoverRelays, measureRelays } from './relays.js';
+import { Requests } from './requests.js';
+import { ladderResponse, streamedResponse } from './respond.js';
+import { emptySources } from './sources.js';
+import { ChunkStore } from './store.js';
 import { LINK_WAIT_MS, Streamer } from './stream.js';
 import { answerWorker, registerWorker } from './sw/bridge.js';
+import { mergeSignals, now } from './timing.js';
 import { staticToken, tokenSource } from './token.js';
-import { transferChunks } from './transfer.js';
+
+export { DEFAULTS };
 
 export const VERSION = '0.1.0';
 
-export const DEFAULTS = Object.freeze({
-  timeoutMs: 5000,
-  serve: true,
-  peerCacheBytes: 64 << 20,
-  storeBytes: DEFAULT_STORE_BYTES,
-  maxInFlight: 8,
-  maxRequests: 24,
-  requestTimeoutMs: 15000,
-  retryWindowMs: 10000,
-  pingIntervalMs: 1500,
-  idleTimeoutMs: 8000,
-  reconnect: true,
-  backoffBaseMs: 250,
-  backoffMaxMs: 8000,
-});
-
-const TRANSPORTS = ['webrtc-tcp', 'websocket', 'http'];
 /** How long connect() waits for the persistent store to open. */
 const STORE_OPEN_WAIT_MS = 1000;
-const TERMINAL = new Set(['not_found', 'forbidden', 'bad_path', 'too_large', 'aborted', 'closed']);
-const RETRY_ON_LINK = new Set(['disconnected', 'timeout']);
-
-function defaultRelay() {
-  try {
-    const o = new URL(import.meta.url).origin;
-    if (o && o !== 'null' && /^https?:/.test(o)) return o;
-  } catch {
-    // not loaded from a URL with an origin
-  }
-  return null;
-}
-
-function emptySources() {
-  return { relay: 0, peer: 0, origin: 0, http: 0, local: 0 };
-}
 
 const EventTargetBase = globalThis.EventTarget ?? class {
   addEventListener() {}
@@ -67,10 +39,12 @@ const EventTargetBase = globalThis.EventTarget ?? class {
 };
 
 /**
- * A connection to one relay. Create it with connect(). Events (EventTarget):
- * 'transport' (detail { transport, previous }), 'verifyfailure' (detail
- * { path, index, expected, actual, attempt, source }), 'error' (detail
- * { error }: non-fatal problems such as a relay refusal).
+ * A connection to a relay. Create it with connect(). Events (EventTarget):
+ * 'transport' (detail { transport, previous }), 'relay' (detail { relay,
+ * previous, reason: 'rtt' | 'failover', rttMs }: the relay in use was
+ * chosen among several, or changed), 'verifyfailure' (detail { path,
+ * index, expected, actual, attempt, source }), 'error' (detail { error }:
+ * non-fatal problems such as a relay refusal).
  *
  * Peer role (unless serve: false): verified chunks stay in a byte-bounded
  * LRU; the client tells the relay which chunks of which file it holds with
@@ -81,30 +55,23 @@ const EventTargetBase = globalThis.EventTarget ?? class {
 export class Client extends EventTargetBase {
   constructor(options = {}) {
     super();
-    const self = this;
     const o = { ...DEFAULTS, ...options };
-    const relay = o.relay ?? defaultRelay();
-    if (!relay) {
-      throw new P2PCacheError('bad_option', 'p2pcache: no relay URL: pass { relay } (the module was not loaded from an http(s) origin)');
-    }
-    let u;
-    try {
-      u = new URL(relay);
-    } catch {
-      throw new P2PCacheError('bad_option', `p2pcache: relay ${JSON.stringify(relay)} is not a URL`);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new P2PCacheError('bad_option', `p2pcache: relay must be http(s), not ${u.protocol}`);
-    }
-    this.relay = u.origin + u.pathname.replace(/\/+$/, '');
+    const { home, urls, discover } = relayOptions(o);
+    /** The relay the client is named for (relay, or relays[0]); see d.ts. */
+    this.home = home;
+    this._relays = new RelayChoice(urls);
+    this._discover = discover;
+    /** Settles once the relay is chosen (connect() sets it). */
+    this._choice = Promise.resolve();
     this._opts = o;
+    const fetchImpl = o.fetch ?? globalThis.fetch?.bind(globalThis);
+    this._fetchImpl = fetchImpl;
     const token = tokenSource(o.token);
     this._token = token;
-    const wsBase = new URL(this.relay + '/ws');
-    wsBase.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-    // a fresh token for every (re)connect: a function token is asked each time
+    // the relay in use and a fresh token for every (re)connect: a function token is asked each time
     const wsURL = async () => {
-      const ws = new URL(wsBase);
+      const ws = new URL(this.relay + '/ws');
+      ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
       const t = await token();
       if (t) ws.searchParams.set('access_token', t);
       return ws.toString();
@@ -145,6 +112,8 @@ export class Client extends EventTargetBase {
       allocId: () => this._requests.allocId(),
       onTransport: (transport, previous) => this._emit('transport', { transport, previous }),
       onDataChannel: () => this._holdings.announceAll(),
+      onConnected: () => this._relays.connected(),
+      onAttemptFailed: () => this._attemptFailed(),
       onLost: (session, err) => {
         this._requests.failOwner(session, err);
         this._holdings.connectionLost();
@@ -171,11 +140,12 @@ export class Client extends EventTargetBase {
       haveLink: () => this._conn.dataChannelLink(),
       maxMessageSize: () => this._conn.hello?.maxMessageSize,
     });
-    // the persistent tab store, opened in the background (connect() waits for it, briefly)
+    // the persistent tab store, opened in the background (connect() waits for it, briefly);
+    // files are kept under home: the relays of one cluster serve one origin
     this._storeReady = ChunkStore.open({
       indexedDB: o.indexedDB === undefined ? globalThis.indexedDB : o.indexedDB,
       maxBytes: o.storeBytes,
-      relay: this.relay,
+      relay: this.home,
       onEvict: (h) => this._holdings.storeEvicted(h),
       log: this._log,
     }).then(
@@ -193,16 +163,38 @@ export class Client extends EventTargetBase {
         resolve();
       });
     });
+    this._http = new HttpFallback({
+      relay: this.relay,
+      token: staticToken(o.token),
+      tokenSource: token,
+      fetch: fetchImpl,
+      isClosed: () => this._closed,
+      onVerifyFailure: (path, fst, info) => this._verifyFailure(path, fst, info),
+      log: this._log,
+    });
+    this._ladder = new Ladder({
+      conn: this._conn,
+      requests: this._requests,
+      holdings: this._holdings,
+      http: this._http,
+      stats: this._stats,
+      allowWS: this._allowWS,
+      timeoutMs: o.timeoutMs,
+      retryWindowMs: o.retryWindowMs,
+      maxInFlight: o.maxInFlight,
+      isClosed: () => this._closed,
+      log: this._log,
+      onVerifyFailure: (path, fst, info) => this._verifyFailure(path, fst, info),
+    });
     this._streamer = new Streamer({
-      ready: () => this._storeWait,
+      // the store, and the relay to use
+      ready: () => Promise.all([this._storeWait, this._choice]),
       link: () => this._conn.link(),
       awaitLink: (ms, signal) => (this._allowWS && this._conn.hopeful ? this._conn.awaitLink(ms, signal) : null),
       linkWaitMs: o.linkWaitMs ?? (o.serviceWorker ? LINK_WAIT_MS : 0),
-      manifestFramed: (path, signal) => this._framedManifest(path, signal),
-      chunkFramed: (path, i, hash, signal) => this._framedChunk(path, i, hash, signal),
-      get http() {
-        return self._http;
-      },
+      manifestFramed: (path, signal) => this._ladder.manifestFramed(path, signal),
+      chunkFramed: (path, i, hash, signal) => this._ladder.chunkFramed(path, i, hash, signal),
+      http: this._http,
       holdings: this._holdings,
       stats: this._stats,
       onVerifyFailure: (path, fst, info) => this._verifyFailure(path, fst, info),
@@ -211,15 +203,50 @@ export class Client extends EventTargetBase {
       maxInFlight: o.maxInFlight,
       log: this._log,
     });
-    this._http = new HttpFallback({
-      relay: this.relay,
-      token: staticToken(o.token),
-      tokenSource: token,
-      fetch: o.fetch ?? globalThis.fetch?.bind(globalThis),
-      isClosed: () => this._closed,
-      onVerifyFailure: (path, fst, info) => this._verifyFailure(path, fst, info),
-      log: this._log,
-    });
+  }
+
+  /** The relay in use: the one chosen among several (relays, discover), else relay. */
+  get relay() {
+    return this._relays.chosen;
+  }
+
+  // -- relay choice -----------------------------------------------------------------
+
+  /**
+   * Choose the relay: discover home's cluster (discover), then measure
+   * the candidates and take the lowest RTT (relays.js). Nothing to do for
+   * one relay. Never rejects.
+   */
+  async _chooseRelay() {
+    try {
+      const budgetMs = Math.min(PROBE_BUDGET_MS, this._timeoutMs);
+      let urls = this._relays.stats().candidates.map((c) => c.url);
+      if (this._discover) {
+        urls = await discoverRelays(this.home, { fetch: this._fetchImpl, timeoutMs: budgetMs, log: this._log });
+      }
+      if (urls.length < 2 || this._closed) return;
+      const measured = await measureRelays(urls, { fetch: this._fetchImpl, budgetMs, log: this._log });
+      if (this._closed) return;
+      this._relays.rank(measured);
+      this._relayChanged(null, 'rtt');
+    } catch (e) {
+      this._log('error', 'relay choice failed', e);
+    }
+  }
+
+  /** A connection attempt failed: the choice may move to another relay (null: stay). */
+  _attemptFailed() {
+    const move = this._relays.attemptFailed();
+    if (move) this._relayChanged(move.previous, 'failover');
+    return move;
+  }
+
+  _relayChanged(previous, reason) {
+    const relay = this.relay;
+    this._http.relay = relay;
+    const rttMs = this._relays.stats().candidates.find((c) => c.url === relay)?.rttMs ?? null;
+    this._log('info', `relay: ${relay} (${reason}${rttMs === null ? '' : `, ${rttMs} ms`}${previous ? `, was ${previous}` : ''})`);
+    this._emit('relay', { relay, previous, reason, rttMs });
   }
 
   // -- events -------------------------------------------------------------------
@@ -261,78 +288,11 @@ export class Client extends EventTargetBase {
     }
   }
 
-  // -- frames ------------------------------------------------------------------------
-
   /** The relay answers ERROR busy past its per-peer limit; keep all fetches together under it. */
   _maxRequests() {
     const relayMax = this._conn.hello?.maxRequests;
     const mine = this._opts.maxRequests;
     return Number.isInteger(relayMax) && relayMax > 0 ? Math.max(1, Math.min(mine, relayMax - 2)) : mine;
-  }
-
-  async _framedManifest(path, signal) {
-    const bytes = await withBusyRetry(
-      () => this._requests.request({ type: FrameType.GET_MANIFEST, path }, FrameType.MANIFEST, signal),
-      signal,
-    );
-    return parseManifest(bytes, path);
-  }
-
-  /** One chunk over frames: { bytes, source } with the source the relay stated (CHUNK flags). */
-  async _framedChunk(path, index, hash, signal) {
-    const info = {};
-    const bytes = await this._requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info);
-    if (info.source) this._stats.sourcesKnown = true;
-    return { bytes, source: chunkSourceName(info.source), transport: info.transport };
-  }
-
-  /** Fetch one file over frames; fst carries per-fetch accounting across retries. */
-  async _fetchFramed(path, fst, onProgress, signal) {
-    const holdings = this._holdings;
-    for (let restart = 0; ; restart++) {
-      const m = await this._framedManifest(path, signal);
-      if (fst.manifest?.sha256 !== m.sha256) {
-        fst.sources.clear();
-        fst.loaded = 0;
-      }
-      fst.manifest = m;
-      if (fst.transport !== 'webrtc-tcp') fst.transport = this._conn.link()?.transport ?? fst.transport;
-      holdings.trackFile(m);
-      try {
-        const bytes = await transferChunks(m, {
-          getChunk: (index, hash, sig) => this._framedChunk(path, index, hash, sig),
-          localGet: (h) => holdings.get(h),
-          localPut: (h, b) => holdings.put(h, b, m),
-          onChunk: ({ index, length, source }) => {
-            if (!fst.sources.has(index)) {
-              // a chunk fetched earlier in this same fetch counts under its first source
-              fst.sources.set(index, source);
-              this._stats.bySource[source] = (this._stats.bySource[source] ?? 0) + 1;
-              fst.loaded += length;
-            }
-            progress(onProgress, { path, loaded: fst.loaded, total: m.size, index, source: fst.sources.get(index) }, this._log);
-          },
-          onVerifyFailure: (info) => this._verifyFailure(path, fst, info),
-          maxInFlight: this._opts.maxInFlight,
-          signal,
-        });
-        holdings.fileComplete(m);
-        return { manifest: m, bytes };
-      } catch (e) {
-        if (e?.code === 'stale' && restart < 3) {
-          this._log('info', `${path} changed; fetching its manifest again`);
-          fst.retries++;
-          continue;
-        }
-        throw e;
-      }
-    }
-  }
-
-  async _fetchHttp(path, fst, onProgress, signal) {
-    const result = await this._http.fetchFile(path, fst, onProgress, signal);
-    this._stats.bySource.http += fst.httpChunks;
-    return result;
   }
 
   // -- public API ------------------------------------------------------------------
@@ -341,179 +301,36 @@ export class Client extends EventTargetBase {
    * Fetch a file. Resolves with a standard Response (status 200) whose bytes
    * have been verified against the manifest, or rejects with a
    * P2PCacheError (see its `code`; not_found has status 404).
-   * opts: { onProgress({ path, loaded, total, index?, source }), signal }
+   * opts: { onProgress({ path, loaded, total, index?, source }), signal,
+   * stream, range }
    */
   async fetch(path, opts = {}) {
     const clean = normalizePath(path);
     if (this._closed) throw closedError();
     if (opts.stream || opts.range || this._early) return this._fetchStreamed(clean, opts);
     const t0 = now();
-    const conn = this._conn;
-    const signal = mergeSignals(this._closeCtrl.signal, opts.signal);
-    const onProgress = typeof opts.onProgress === 'function' ? opts.onProgress : null;
-    const fst = {
-      path: clean,
-      manifest: null,
-      sources: new Map(),
-      loaded: 0,
-      verifyFailures: 0,
-      retries: 0,
-      transport: null,
-      httpChunks: 0,
-      verified: true,
-      fallback: null,
-    };
-    const rethrow = (e) => {
-      if (this._closed) throw closedError();
-      if (opts.signal?.aborted) throw abortError(opts.signal);
-      throw e;
-    };
-    // The ladder, per fetch: frames (data channel or WebSocket) while a link
-    // is up; after a drop, wait up to timeoutMs for the reconnect and retry
-    // (chunks already verified are kept); frames failing otherwise (bad
-    // bytes twice, a protocol error, origin trouble) → HTTP for the whole
-    // file. If HTTP cannot reach the relay either while the client is
-    // reconnecting (a relay restart), keep waiting for it until
-    // retryWindowMs after the trouble began.
-    let result = null;
-    let recoverUntil = 0;
-    let framesDone = !this._allowWS;
-    let wait = conn.hopeful ? this._timeoutMs : 0;
-    const recovering = () => {
-      if (!recoverUntil) recoverUntil = now() + this._opts.retryWindowMs;
-      return now() < recoverUntil;
-    };
-    try {
-      for (;;) {
-        if (!framesDone) {
-          const link = await conn.awaitLink(wait, signal, recoverUntil > 0);
-          if (link) {
-            try {
-              result = await this._fetchFramed(clean, fst, onProgress, signal);
-              break;
-            } catch (e) {
-              if (this._closed || signal.aborted) rethrow(e);
-              if (TERMINAL.has(e?.code)) throw e;
-              if (RETRY_ON_LINK.has(e?.code) && fst.retries < 4 && recovering()) {
-                fst.retries++;
-                wait = Math.min(this._timeoutMs, recoverUntil - now());
-                this._log('info', `${clean}: ${e.message}; retrying`);
-                continue;
-              }
-              fst.fallback = e;
-              framesDone = true;
-              this._log('info', `${clean}: falling back to HTTP: ${e.message}`);
-            }
-          }
-        }
-        try {
-          result = await this._fetchHttp(clean, fst, onProgress, signal);
-          break;
-        } catch (e) {
-          if (this._closed || signal.aborted) rethrow(e);
-          if (e.code === 'network' && !framesDone && (recoverUntil || conn.recovering) && recovering()) {
-            // the relay is unreachable altogether: likely restarting
-            fst.retries++;
-            wait = recoverUntil - now();
-            this._log('info', `${clean}: relay unreachable; waiting for it to come back`);
-            await conn.awaitLink(Math.min(wait, 1000), signal, true);
-            continue;
-          }
-          if (fst.fallback && e.code === 'network') e.message += ` (after: ${fst.fallback.message})`;
-          throw e;
-        }
-      }
-    } catch (e) {
-      rethrow(e);
-    }
-    return this._respond(clean, fst, result, now() - t0);
+    const fst = newFetchState(clean);
+    const result = await this._ladder.run(clean, fst, {
+      onProgress: typeof opts.onProgress === 'function' ? opts.onProgress : null,
+      signal: mergeSignals(this._closeCtrl.signal, opts.signal),
+      userSignal: opts.signal,
+    });
+    this._stats.files++;
+    this._stats.bytes += result.bytes.length;
+    return ladderResponse(clean, fst, result, now() - t0);
   }
 
   /**
    * The streamed path (stream, range or early): resolves at the manifest
    * with a streaming Response; without opts.stream (early mode), once the
-   * whole body is verified, as a buffered Response like the ladder's.
+   * whole body is verified, as a buffered Response like the ladder's (the
+   * Streamer counted it in stats).
    */
   async _fetchStreamed(clean, opts) {
     const { response, done } = await this._streamer.open(clean, opts);
     if (opts.stream || opts.range) return response;
     const { manifest, bytes, info } = await done;
-    this._stats.files--; // _respond counts it
-    this._stats.bytes -= bytes.length;
-    return this._respondWith(clean, manifest, bytes, info);
-  }
-
-  /** A buffered Response for a streamed fetch's result (info: its FetchInfo). */
-  _respondWith(path, m, bytes, info) {
-    this._stats.files++;
-    this._stats.bytes += bytes.length;
-    const headers = {
-      'content-type': m.contentType || 'application/octet-stream',
-      'content-length': String(bytes.length),
-      'x-p2pcache-source': info.source,
-      'x-p2pcache-transport': info.transport,
-    };
-    if (m.etag) headers.etag = m.etag;
-    const lm = m.lastModified ? new Date(m.lastModified) : null;
-    if (lm && !isNaN(lm)) headers['last-modified'] = lm.toUTCString();
-    const res = new Response(new Blob([bytes], { type: headers['content-type'] }), { status: 200, headers });
-    try {
-      Object.defineProperty(res, 'p2p', { value: info, enumerable: true });
-      Object.defineProperty(res, 'p2pDone', { value: Promise.resolve(info), enumerable: true });
-    } catch {
-      // a frozen Response: the headers still tell the source
-    }
-    return res;
-  }
-
-  _respond(path, fst, { manifest: m, bytes }, ms) {
-    this._stats.files++;
-    this._stats.bytes += bytes.length;
-    const bySource = emptySources();
-    for (const s of fst.sources.values()) bySource[s] = (bySource[s] ?? 0) + 1;
-    bySource.http += fst.httpChunks;
-    let source = 'relay';
-    let most = -1;
-    for (const [k, v] of Object.entries(bySource)) {
-      if (v > most) {
-        most = v;
-        source = k;
-      }
-    }
-    const contentType = m?.contentType || fst.contentType || 'application/octet-stream';
-    const headers = {
-      'content-type': contentType,
-      'content-length': String(bytes.length),
-      'x-p2pcache-source': source,
-      'x-p2pcache-transport': fst.transport ?? 'http',
-    };
-    const etag = m?.etag ?? fst.etag;
-    if (etag) headers.etag = etag;
-    const lm = m?.lastModified ? new Date(m.lastModified) : null;
-    if (lm && !isNaN(lm)) headers['last-modified'] = lm.toUTCString();
-    else if (fst.lastModified) headers['last-modified'] = fst.lastModified;
-    const info = Object.freeze({
-      path,
-      transport: fst.transport ?? 'http',
-      source,
-      ms: Math.round(ms * 10) / 10,
-      bytes: bytes.length,
-      chunks: Object.values(bySource).reduce((a, b) => a + b, 0),
-      bySource: Object.freeze(bySource),
-      verified: fst.verified,
-      verifyFailures: fst.verifyFailures,
-      retries: fst.retries,
-      fallbackReason: fst.fallback?.message ?? null,
-      sha256: m?.sha256 ?? null,
-    });
-    const blob = new Blob([bytes], { type: contentType });
-    const res = new Response(blob, { status: 200, headers });
-    try {
-      Object.defineProperty(res, 'p2p', { value: info, enumerable: true });
-    } catch {
-      // a frozen Response: the headers still tell the source
-    }
-    return res;
+    return streamedResponse(manifest, bytes, info);
   }
 
   /**
@@ -582,6 +399,7 @@ export class Client extends EventTargetBase {
       store: this._holdings.storeStats(),
       served: this._holdings.servedStats(),
       connect: conn.connectTimes ? { ...conn.connectTimes } : null,
+      relays: this._relays.stats(),
     };
   }
 
@@ -620,8 +438,12 @@ export class Client extends EventTargetBase {
 /**
  * Connect to a relay. Resolves with a Client within about timeoutMs, on
  * whichever rung works (stats().transport); it rejects only for bad options.
+ * With several candidate relays (relays, or discover) it first measures
+ * them, for at most min(2000, timeoutMs) ms, and connects to the lowest RTT.
  *
- * options: relay (default: the origin this module was loaded from), token,
+ * options: relay (default: the origin this module was loaded from), relays
+ * (candidate relays instead of relay), discover (true: the candidates are
+ * the relays of relay's cluster, GET /cluster), token,
  * timeoutMs (5000), webrtcTimeoutMs (min(timeoutMs, 4000)), peerCacheBytes
  * (64 MiB), serve (true: announce held chunks with HAVE and serve them to the
  * relay; false opts out, in the offer too), maxInFlight (8 per fetch), maxRequests (24 in flight over all fetches;
@@ -636,7 +458,9 @@ export async function connect(options = {}) {
   const c = new Client(options);
   // service-worker mode: answer the worker before anything is awaited (see answerWorker)
   if (options.serviceWorker) c._cleanups.push(answerWorker(c).stop);
-  const started = c._conn.start();
+  // the relay to use (at once with one), then the connection to it
+  c._choice = c._chooseRelay();
+  const started = c._choice.then(() => c._conn.start());
   // the store's index (a few ms), so the first fetches can use it
   await c._storeWait;
   // service-worker mode answers the worker from the first moment: it implies early

@@ -27,6 +27,10 @@ export const TOKEN_RECONNECT_GAP_MS = 2000;
  *   allocId()                  a free request id (for PING)
  *   onTransport(t, previous)   the rung in use changed
  *   onDataChannel()            a data channel just opened
+ *   onConnected()              a session is up (optional)
+ *   onAttemptFailed()          an attempt failed; returns { immediate } when the
+ *                              next attempt goes to another relay (optional; see
+ *                              relays.js): at once when immediate
  *   onLost(session, err)       a session with requests on it went away
  *   onMessage(data, link)      a binary message arrived
  *   onRelayError(err)          the relay refused something
@@ -46,6 +50,7 @@ export class Connection {
     this._backoffN = 0;
     this._rtcFailures = 0;
     this._recovering = false;
+    this._movedOn = false; // the last attempt failed and the next goes to another relay at once
     this._lastTokenReconnect = -Infinity;
     this._reconnectTimer = null;
     this._pingTimer = null;
@@ -89,16 +94,28 @@ export class Connection {
     this._o.onTransport(t, previous);
   }
 
-  /** First connection: resolves (never rejects) within timeoutMs, whatever rung works. */
+  /**
+   * First connection: resolves (never rejects) within timeoutMs, whatever
+   * rung works. When the attempt fails and the client moves to another
+   * relay at once, that relay's attempt gets the rest of the budget.
+   */
   async start() {
     if (!this._o.useWS || !this._o.WebSocket) {
       this._setTransport('http');
       return;
     }
-    const attempt = this._attempt();
-    let t;
-    await Promise.race([attempt, new Promise((r) => (t = setTimeout(r, this._o.timeoutMs)))]);
-    clearTimeout(t);
+    const deadline = now() + this._o.timeoutMs;
+    let attempt = this._attempt();
+    for (;;) {
+      let t;
+      await Promise.race([attempt, new Promise((r) => (t = setTimeout(r, Math.max(0, deadline - now()))))]);
+      clearTimeout(t);
+      if (!this._movedOn || this._closed || this.session || now() >= deadline) return;
+      this._movedOn = false;
+      clearTimeout(this._reconnectTimer);
+      this._reconnectTimer = null;
+      attempt = this._connecting ?? this._attempt();
+    }
   }
 
   _attempt() {
@@ -109,8 +126,11 @@ export class Connection {
       const failed = () => {
         this._failedAttempts++;
         this._setTransport('http');
+        // another relay next (relays.js): at once unless every one has failed
+        const moved = o.onAttemptFailed?.() ?? null;
+        this._movedOn = !!moved?.immediate;
         this._resolveLinkWaiters();
-        this._scheduleReconnect();
+        this._scheduleReconnect(this._movedOn);
         return false;
       };
       let wsURL;
@@ -176,6 +196,8 @@ export class Connection {
     this._failedAttempts = 0;
     this._backoffN = 0;
     this._recovering = false;
+    this._movedOn = false;
+    this._o.onConnected?.();
     if (this._o.wsFrames) this._setTransport('websocket');
     this._startPinging();
     this._resolveLinkWaiters();

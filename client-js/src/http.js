@@ -28,7 +28,7 @@ export function codeForStatus(status) {
 
 /**
  * options:
- *   relay                        the relay's base URL
+ *   relay                        the relay's base URL (the client sets .relay when it moves to another)
  *   token                        the access token if it is a plain string (url()'s default)
  *   tokenSource()                a promise of the token for each request (a
  *                                token function is asked every time); default: token
@@ -39,7 +39,7 @@ export function codeForStatus(status) {
  */
 export class HttpFallback {
   constructor({ relay, token = null, tokenSource = null, fetch, isClosed, onVerifyFailure, log }) {
-    this._relay = relay;
+    this.relay = relay;
     this._token = token;
     this._tokenSource = tokenSource ?? (async () => token);
     this._fetch = fetch;
@@ -50,7 +50,7 @@ export class HttpFallback {
 
   /** The URL of /kind/path on the relay, with token (default: the string token) as access_token. */
   url(kind, path, token = this._token) {
-    const u = new URL(`${this._relay}/${kind}/${encodePathForURL(path)}`);
+    const u = new URL(`${this.relay}/${kind}/${encodePathForURL(path)}`);
     if (token) u.searchParams.set('access_token', token);
     return u.toString();
   }

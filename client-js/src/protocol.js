@@ -43,17 +43,19 @@ export const ChunkSource = Object.freeze({
   RELAY_CACHE: 1, // the relay's own chunk cache
   PEER: 2, // pulled from another peer (browser) that announced it with HAVE
   ORIGIN: 3, // fetched from the origin for this request (a cache miss)
-  RELAY: 4, // another relay of the same mesh (reserved: not sent yet)
+  RELAY: 4, // another relay of the same mesh (cluster)
 });
 
 /**
  * The stats().bySource key for a CHUNK frame's source bits: 'peer',
- * 'origin', or 'relay' (its cache, another relay, unspecified, and the
- * reserved values 5-7: a newer relay's source this SDK does not know).
+ * 'origin', 'cluster' (another relay of the mesh), or 'relay' (its cache,
+ * unspecified, and the reserved values 5-7: a newer relay's source this
+ * SDK does not know, counted as unspecified rather than refused).
  */
 export function chunkSourceName(bits) {
   if (bits === ChunkSource.PEER) return 'peer';
   if (bits === ChunkSource.ORIGIN) return 'origin';
+  if (bits === ChunkSource.RELAY) return 'cluster';
   return 'relay';
 }
 

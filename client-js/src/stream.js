@@ -17,6 +17,7 @@
 import { P2PCacheError, abortError, closedError } from './errors.js';
 import { progress } from './log.js';
 import { chunkLength, chunkOffset } from './manifest.js';
+import { countSources, mainSource } from './sources.js';
 import { mergeSignals, now } from './timing.js';
 import { transferChunks } from './transfer.js';
 
@@ -125,7 +126,7 @@ class HttpSpans {
 
 /**
  * Streamed fetches for a Client. deps:
- *   ready()                         a promise to wait for before starting (the store opening)
+ *   ready()                         a promise to wait for before starting (the store opening, the relay choice)
  *   link()                          the link frames go on now, or null
  *   awaitLink(ms, signal)           a link within ms if a connection is being made, else null
  *   linkWaitMs                      how long a fetch waits for a link being made (0: not at all)
@@ -319,16 +320,8 @@ export class Streamer {
   }
 
   _info(path, fst, m, bytes, ms) {
-    const bySource = { relay: 0, peer: 0, origin: 0, http: 0, local: 0 };
-    for (const s of fst.sources.values()) bySource[s] = (bySource[s] ?? 0) + 1;
-    let source = 'relay';
-    let most = -1;
-    for (const [k, v] of Object.entries(bySource)) {
-      if (v > most) {
-        most = v;
-        source = k;
-      }
-    }
+    const bySource = countSources(fst.sources.values());
+    const source = mainSource(bySource);
     const transport = bySource.http === fst.sources.size && fst.sources.size > 0 ? 'http' : fst.transport ?? 'http';
     return Object.freeze({
       path,

@@ -64,6 +64,7 @@ test('websocket rung: a multi-chunk file arrives verified, with progress and sta
     assert.equal(res.p2p.chunks, 4);
     assert.equal(res.p2p.bySource.relay, 4);
     assert.equal(res.p2p.verified, true);
+    assert.equal(await res.p2pDone, res.p2p, 'a buffered response is complete: p2pDone resolves with its FetchInfo (d.ts)');
     const s = c.stats();
     assert.equal(s.files, 1);
     assert.equal(s.bytes, BIG.length);

@@ -54,3 +54,37 @@ test('the bundle says it is generated from src/', () => {
   assert.match(head, /GENERATED from client-js\/src\/.*go generate \.\/client-js/s);
   assert.match(head, /DO NOT EDIT/);
 });
+
+/** The top-level member names of `export interface name { ... }` in the d.ts. */
+function interfaceMembers(name) {
+  const dts = readFileSync(new URL('../p2pcache.d.ts', import.meta.url), 'utf8');
+  const start = dts.indexOf(`export interface ${name} {`);
+  assert.ok(start >= 0, `interface ${name}`);
+  const names = [];
+  let depth = 0;
+  for (const line of dts.slice(dts.indexOf('{', start) + 1).split('\n')) {
+    if (depth === 0 && /^}/.test(line)) break;
+    const m = depth === 0 ? /^  (?:readonly )?(\w+)\??:/.exec(line) : null;
+    if (m) names.push(m[1]);
+    depth += (line.match(/{/g) ?? []).length - (line.match(/}/g) ?? []).length;
+  }
+  return names.sort();
+}
+
+test('p2pcache.d.ts: Stats, RelayStats and Source are what the client reports', async () => {
+  const c = new source.Client({ relays: ['http://a.test', 'http://b.test'], WebSocket: null, RTCPeerConnection: null, fetch: async () => new Response(''), indexedDB: null });
+  try {
+    const s = c.stats();
+    assert.deepEqual(Object.keys(s).sort(), interfaceMembers('Stats'));
+    assert.deepEqual(Object.keys(s.relays).sort(), interfaceMembers('RelayStats'));
+    const dts = readFileSync(new URL('../p2pcache.d.ts', import.meta.url), 'utf8');
+    const sources = /^export type Source = (.+);$/m.exec(dts)[1].split('|').map((x) => x.trim().replace(/'/g, ''));
+    assert.deepEqual(Object.keys(s.bySource).sort(), sources.sort());
+    for (const k of ['relay', 'relays', 'discover']) assert.ok(interfaceMembers('ConnectOptions').includes(k), k);
+    for (const k of ['relay', 'transport', 'verifyfailure', 'error']) assert.ok(interfaceMembers('ClientEventMap').includes(k), k);
+    assert.equal(c.home, 'http://a.test');
+    assert.equal(c.relay, 'http://a.test');
+  } finally {
+    c.close();
+  }
+});

@@ -30,8 +30,8 @@ test('every other flag bit stays reserved, on CHUNK and on every other type', ()
   for (const hex of bad) assert.throws(() => decodeFrame(fromHex(hex)), (e) => e.code === 'bad_frame' && /reserved flags/.test(e.message), hex);
 });
 
-test('chunkSourceName: peer and origin by name, everything else relay', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(chunkSourceName), ['relay', 'relay', 'peer', 'origin', 'relay', 'relay', 'relay', 'relay']);
+test('chunkSourceName: peer, origin and cluster (another relay) by name, everything else relay', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(chunkSourceName), ['relay', 'relay', 'peer', 'origin', 'cluster', 'relay', 'relay', 'relay']);
 });
 
 test('the client counts each chunk under the source the relay states', async () => {
@@ -45,14 +45,41 @@ test('the client counts each chunk under the source the relay states', async () 
     assert.equal(c.stats().sourcesKnown, false);
     const res = await c.fetch('f.bin');
     assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes);
-    assert.deepEqual(res.p2p.bySource, { relay: 1, peer: 2, origin: 1, http: 0, local: 0 });
+    assert.deepEqual(res.p2p.bySource, { relay: 1, peer: 2, origin: 1, cluster: 0, http: 0, local: 0 });
     assert.equal(res.p2p.source, 'peer', 'the source of most chunks');
     assert.equal(res.headers.get('x-p2pcache-source'), 'peer');
     assert.equal(c.stats().sourcesKnown, true);
     await c.fetch('g.bin'); // an unspecified source: relay
-    assert.deepEqual(c.stats().bySource, { relay: 2, peer: 2, origin: 1, http: 0, local: 0 });
+    assert.deepEqual(c.stats().bySource, { relay: 2, peer: 2, origin: 1, cluster: 0, http: 0, local: 0 });
     const again = await c.fetch('f.bin');
     assert.equal(again.p2p.bySource.local, 4, 'a repeat from the tab is local, whatever the relay said before');
+  } finally {
+    c.close();
+  }
+});
+
+test('chunks from another relay of the mesh count as cluster; sources 5-7 (unknown yet) as relay, not as frame errors', async () => {
+  const relay = new FakeRelay();
+  const bytes = bytesOf(6 * 65536, 11);
+  relay.addFile('m.bin', bytes);
+  relay.addFile('s.bin', bytesOf(3 * 65536, 12));
+  const bits = [ChunkSource.RELAY, ChunkSource.RELAY, 5, 6, 7, ChunkSource.RELAY_CACHE];
+  relay.sourceOf = (path, i) => (path === 'm.bin' ? bits[i] : ChunkSource.RELAY);
+  const c = await connect({ relay: 'http://r.test', WebSocket: relay.WebSocket, RTCPeerConnection: relay.RTCPeerConnection, fetch: relay.fetch, timeoutMs: 300, storeBytes: 0 });
+  try {
+    const res = await c.fetch('m.bin');
+    assert.deepEqual(new Uint8Array(await res.arrayBuffer()), bytes);
+    assert.deepEqual(res.p2p.bySource, { relay: 4, peer: 0, origin: 0, cluster: 2, http: 0, local: 0 });
+    assert.equal(res.p2p.source, 'relay');
+    assert.equal(c.stats().sourcesKnown, true);
+    // streamed: the same names
+    const s = await c.fetch('s.bin', { stream: true });
+    await s.arrayBuffer();
+    const info = await s.p2pDone;
+    assert.deepEqual(info.bySource, { relay: 0, peer: 0, origin: 0, cluster: 3, http: 0, local: 0 });
+    assert.equal(info.source, 'cluster');
+    assert.equal(s.headers.get('x-p2pcache-source'), null, 'a streamed response states no source before its body');
+    assert.deepEqual(c.stats().bySource, { relay: 4, peer: 0, origin: 0, cluster: 5, http: 0, local: 0 });
   } finally {
     c.close();
   }

@@ -52,7 +52,9 @@ type Config struct {
 	// TimeoutMin and TimeoutMax bound the wait for an owner's first answer:
 	// 3 × the smoothed round trip measured to that owner, clamped to
 	// [TimeoutMin, TimeoutMax]; TimeoutMax until a first measure. Zero
-	// means 50 ms and 1 s.
+	// means 250 ms and 1 s: a busy owner on a loaded machine can take
+	// over 50 ms to answer, and one timeout skips it for SuspectFor (its
+	// keys go to the origin meanwhile), which costs more than the wait.
 	TimeoutMin, TimeoutMax time.Duration
 	// Heartbeat is how often an owner that is still fetching tells the
 	// requester so; the requester gives up after 2 × Heartbeat plus its
@@ -186,7 +188,7 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.AnnounceInterval, time.Second)
 	def(&c.Expiry, 3*c.AnnounceInterval)
-	def(&c.TimeoutMin, 50*time.Millisecond)
+	def(&c.TimeoutMin, 250*time.Millisecond)
 	def(&c.TimeoutMax, time.Second)
 	def(&c.Heartbeat, 250*time.Millisecond)
 	def(&c.SuspectFor, c.Expiry)

@@ -48,7 +48,7 @@
 //
 // Failure. A request waits for the owner's first answer (an ACK, or the
 // answer itself) 3 × the smoothed round trip to that owner, within
-// [TimeoutMin, TimeoutMax] (50 ms, 1 s); an owner that is fetching sends
+// [TimeoutMin, TimeoutMax] (250 ms, 1 s); an owner that is fetching sends
 // WORKING every Config.Heartbeat (250 ms), and the requester gives up
 // after two heartbeats of silence. A relay with no subscription answers
 // at once (NATS's "no responders"). An owner that timed out or was

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -100,6 +102,42 @@ func TestAssemblyLyingRelay(t *testing.T) {
 			t.Fatalf("%v, want %v", err, wire.ErrBadFrame)
 		}
 	})
+}
+
+// TestAssemblySources: each chunk's source is what its first fragment said
+// (the relay sends one source for all of a chunk's fragments), reserved
+// values included; a relay that says nothing leaves it unspecified.
+func TestAssemblySources(t *testing.T) {
+	const cs = 100
+	data := bytes.Repeat([]byte("0123456789"), 26) // chunks of 100, 100, 60
+	m := testManifest("f.bin", data, cs)
+	mjs, err := m.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := func(i int) []byte { return data[i*cs : min((i+1)*cs, len(data))] }
+	frames := []wire.Frame{
+		{Type: wire.TypeManifest, Total: uint32(len(mjs)), Data: mjs},
+		{Type: wire.TypeChunk, Index: 2, Total: 60, Data: part(2), Source: wire.SourceOrigin},
+		{Type: wire.TypeChunk, Index: 0, Total: cs, Data: part(0)[:40], Source: wire.SourcePeer},
+		{Type: wire.TypeChunk, Index: 0, Total: cs, Offset: 40, Data: part(0)[40:], Source: wire.SourceRelay},
+		{Type: wire.TypeChunk, Index: 1, Total: cs, Data: part(1)},
+	}
+	a := &assembly{path: "f.bin", maxSize: 1 << 20, start: time.Now()}
+	if done, err := feed(t, a, frames); !done || err != nil {
+		t.Fatalf("done %v, %v", done, err)
+	}
+	want := []wire.ChunkSource{wire.SourcePeer, wire.SourceUnspecified, wire.SourceOrigin}
+	if !slices.Equal(a.sources, want) {
+		t.Fatalf("sources %v, want %v", a.sources, want)
+	}
+	var p Peer
+	p.countSources(a.sources)
+	p.countSources([]wire.ChunkSource{6, wire.SourceOrigin}) // 6: reserved, counted as unspecified
+	got := p.ChunksBySource()
+	if w := map[wire.ChunkSource]uint64{wire.SourcePeer: 1, wire.SourceUnspecified: 2, wire.SourceOrigin: 2}; !maps.Equal(got, w) {
+		t.Fatalf("ChunksBySource = %v, want %v", got, w)
+	}
 }
 
 // feed passes frames to a through the wire encoding, as readDC does, until

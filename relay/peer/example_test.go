@@ -30,14 +30,18 @@ func ExampleDial() {
 	}
 	fmt.Println("data channel over", pair.Local.Protocol) // ICE-TCP: the relay opens no UDP port
 
-	// Fetch returns only bytes verified against the manifest, chunk by
-	// chunk and whole.
-	b, err := p.Fetch(ctx, "/img/logo.svg")
+	// FetchFile returns only bytes verified against the manifest, chunk by
+	// chunk and whole, and says where the relay got each chunk. The relay
+	// read the file from the origin to build its manifest and kept its one
+	// chunk, so it answers from its cache.
+	f, err := p.FetchFile(ctx, "/img/logo.svg")
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("%s\n", b)
+	fmt.Printf("%s\n", f.Data)
+	fmt.Println("chunk sources:", f.Sources)
 	// Output:
 	// data channel over tcp
 	// <svg xmlns="http://www.w3.org/2000/svg"/>
+	// chunk sources: [origin]
 }

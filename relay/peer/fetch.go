@@ -18,6 +18,10 @@ import (
 type File struct {
 	Manifest *wire.Manifest
 	Data     []byte
+	// Sources says, for each chunk, where the relay got it (its CHUNK
+	// frames' source): its cache, the origin, another peer or another relay
+	// of its cluster. A relay that does not say sends SourceUnspecified.
+	Sources []wire.ChunkSource
 	// FirstByte is the time from the request to the first chunk byte.
 	FirstByte time.Duration
 	// Elapsed is the time from the request to verified bytes.
@@ -46,7 +50,8 @@ func (p *Peer) FetchFile(ctx context.Context, path string) (*File, error) {
 		return nil, fmt.Errorf("fetch %s: %w", clean, err)
 	}
 	p.hold(a.m, a.data)
-	return &File{Manifest: a.m, Data: a.data, FirstByte: a.firstByte, Elapsed: time.Since(a.start)}, nil
+	p.countSources(a.sources)
+	return &File{Manifest: a.m, Data: a.data, Sources: a.sources, FirstByte: a.firstByte, Elapsed: time.Since(a.start)}, nil
 }
 
 // FetchManifest fetches path's manifest.
@@ -69,13 +74,39 @@ func (p *Peer) FetchChunk(ctx context.Context, m *wire.Manifest, i int) ([]byte,
 	if i < 0 || i >= len(m.Chunks) {
 		return nil, fmt.Errorf("%w: %d of %d", cache.ErrBadIndex, i, len(m.Chunks))
 	}
-	a := &assembly{m: m, single: true, one: i, data: make([]byte, m.ChunkLen(i)), got: make([]int, len(m.Chunks)), start: time.Now()}
+	a := &assembly{m: m, single: true, one: i, data: make([]byte, m.ChunkLen(i)), got: make([]int, len(m.Chunks)),
+		sources: make([]wire.ChunkSource, len(m.Chunks)), start: time.Now()}
 	a.remaining = 1
 	f := &wire.Frame{Type: wire.TypeGetChunk, Path: m.Path, Index: uint32(i), Hash: m.Chunks[i]}
 	if err := p.do(ctx, f, a); err != nil {
 		return nil, fmt.Errorf("chunk %d of %s: %w", i, m.Path, err)
 	}
+	p.countSources(a.sources[i : i+1])
 	return a.data, nil
+}
+
+// countSources adds a request's verified chunks to ChunksBySource.
+func (p *Peer) countSources(srcs []wire.ChunkSource) {
+	for _, s := range srcs {
+		if !s.Known() {
+			s = wire.SourceUnspecified
+		}
+		p.bySource[s].Add(1)
+	}
+}
+
+// ChunksBySource counts the verified chunks the relay has sent this peer
+// (FetchFile, Fetch and FetchChunk) by where it said it got them; sources
+// this package does not know (5-7, reserved) count as SourceUnspecified.
+// Sources with no chunk are left out.
+func (p *Peer) ChunksBySource() map[wire.ChunkSource]uint64 {
+	out := make(map[wire.ChunkSource]uint64)
+	for s := range p.bySource {
+		if n := p.bySource[s].Load(); n > 0 {
+			out[wire.ChunkSource(s)] = n
+		}
+	}
+	return out
 }
 
 // call is a request in flight. Its handler runs on the reader goroutine.
@@ -284,8 +315,9 @@ type assembly struct {
 	mgot      int
 	m         *wire.Manifest
 	data      []byte
-	got       []int // bytes received per chunk
-	remaining int   // chunks not yet verified
+	got       []int              // bytes received per chunk
+	sources   []wire.ChunkSource // per chunk, as its first fragment said
+	remaining int                // chunks not yet verified
 	firstByte time.Duration
 }
 
@@ -331,6 +363,7 @@ func (a *assembly) onManifest(f *wire.Frame) (bool, error) {
 	}
 	a.data = make([]byte, m.Size)
 	a.got = make([]int, len(m.Chunks))
+	a.sources = make([]wire.ChunkSource, len(m.Chunks))
 	a.remaining = len(m.Chunks)
 	if a.remaining == 0 {
 		return true, a.verifyWhole()
@@ -362,6 +395,9 @@ func (a *assembly) onChunk(f *wire.Frame) (bool, error) {
 	}
 	if a.firstByte == 0 {
 		a.firstByte = time.Since(a.start)
+	}
+	if a.got[i] == 0 {
+		a.sources[i] = f.Source // the relay sends one source for all of a chunk's fragments
 	}
 	a.got[i] += copy(dst[f.Offset:], f.Data)
 	if a.got[i] < want {

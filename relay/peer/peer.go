@@ -97,6 +97,7 @@ type Peer struct {
 	hooks     testHooks // fortest.go; zero outside tests
 	bytesIn   atomic.Uint64
 	served    atomic.Uint64
+	bySource  [8]atomic.Uint64 // verified chunks received, by wire.ChunkSource
 }
 
 // Dial connects to the relay at relayURL (http://host:port or ws://…; the

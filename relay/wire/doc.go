@@ -19,7 +19,8 @@
 //  3. Frames (frame.go, codes.go): each data-channel message, or binary
 //     WebSocket message on the fallback rung, is one frame of at most
 //     MaxMessageSize bytes: an 8-byte header (version, type, flags, request
-//     id) and a body per type. Requests (GET_FILE, GET_MANIFEST, GET_CHUNK,
+//     id) and a body per type. The flags are zero but for a CHUNK's
+//     ChunkSource (source.go): where the relay got the chunk. Requests (GET_FILE, GET_MANIFEST, GET_CHUNK,
 //     CANCEL, PING, PONG, HAVE) name files by a clean path (path.go) and
 //     chunks by their SHA-256 (hash.go); answers are MANIFEST and CHUNK
 //     fragments, or one ERROR with an ErrorCode. DecodeFrame and

@@ -15,7 +15,8 @@ const (
 	// message size. A chunk of up to 64 KiB therefore travels as two CHUNK
 	// frames when it does not fit beside its header.
 	MaxMessageSize = 64 << 10
-	// HeaderLen is the common header: version, type, flags, request id.
+	// HeaderLen is the common header: version, type, flags (two bytes),
+	// request id. The flags are zero but for a CHUNK's source (ChunkSource).
 	HeaderLen = 8
 	// MaxErrorMessageLen bounds an ERROR frame's text.
 	MaxErrorMessageLen = 1024
@@ -95,6 +96,8 @@ type Frame struct {
 	// Total, Offset: CHUNK (chunk length, where Data starts in it) and
 	// MANIFEST (JSON length, where Data starts in it).
 	Total, Offset uint32
+	// Source: CHUNK: where the sender got the chunk (flag bits 0-2).
+	Source ChunkSource
 	// Data: CHUNK and MANIFEST bytes, PING and PONG payload.
 	Data []byte
 	// Code, Message: ERROR.
@@ -108,7 +111,7 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 	if err := f.validate(); err != nil {
 		return dst, err
 	}
-	dst = append(dst, FrameVersion, byte(f.Type), 0, 0)
+	dst = append(dst, FrameVersion, byte(f.Type), byte(f.Source), 0)
 	dst = binary.BigEndian.AppendUint32(dst, f.ID)
 	switch f.Type {
 	case TypeGetFile, TypeGetManifest:
@@ -143,10 +146,10 @@ func AppendFrame(dst []byte, f *Frame) ([]byte, error) {
 
 // AppendChunkHeader appends the header of a CHUNK frame whose data (n bytes)
 // the caller appends next; it is AppendFrame without the copy checks, for
-// the send path. The caller guarantees offset+n <= total <= MaxChunkSize
-// and n <= MaxChunkData.
-func AppendChunkHeader(dst []byte, id, index, total, offset uint32) []byte {
-	dst = append(dst, FrameVersion, byte(TypeChunk), 0, 0)
+// the send path. The caller guarantees offset+n <= total <= MaxChunkSize,
+// n <= MaxChunkData and src <= 7.
+func AppendChunkHeader(dst []byte, id, index, total, offset uint32, src ChunkSource) []byte {
+	dst = append(dst, FrameVersion, byte(TypeChunk), byte(src), 0)
 	dst = binary.BigEndian.AppendUint32(dst, id)
 	dst = binary.BigEndian.AppendUint32(dst, index)
 	dst = binary.BigEndian.AppendUint32(dst, total)
@@ -156,6 +159,12 @@ func AppendChunkHeader(dst []byte, id, index, total, offset uint32) []byte {
 func (f *Frame) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrBadFrame, f.Type, fmt.Sprintf(format, args...))
+	}
+	if f.Source != SourceUnspecified && f.Type != TypeChunk {
+		return bad("only CHUNK frames carry a source")
+	}
+	if f.Source > chunkSourceMask {
+		return bad("source %d is not 0-%d", f.Source, chunkSourceMask)
 	}
 	switch f.Type {
 	case TypeGetFile, TypeGetManifest:
@@ -227,7 +236,13 @@ func DecodeFrame(b []byte) (Frame, error) {
 	}
 	f.Type = FrameType(b[1])
 	f.ID = binary.BigEndian.Uint32(b[4:8])
-	if b[2] != 0 || b[3] != 0 {
+	// A CHUNK may carry its source in bits 0-2 of byte 2; every other flag
+	// bit is reserved.
+	allowed := byte(0)
+	if f.Type == TypeChunk {
+		allowed = chunkSourceMask
+	}
+	if b[2]&^allowed != 0 || b[3] != 0 {
 		return f, fmt.Errorf("%w: %s: reserved flags 0x%02x%02x set", ErrBadFrame, f.Type, b[2], b[3])
 	}
 	body := b[HeaderLen:]
@@ -280,6 +295,7 @@ func DecodeFrame(b []byte) (Frame, error) {
 		f.Total = binary.BigEndian.Uint32(body[4:])
 		f.Offset = binary.BigEndian.Uint32(body[8:])
 		f.Data = body[12:]
+		f.Source = ChunkSource(b[2])
 	case TypeError:
 		if err := need(2); err != nil {
 			return f, err

@@ -22,6 +22,8 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Type: TypeManifest, ID: 11, Total: 100, Offset: 0, Data: []byte(`{"v":1}`)},
 		{Type: TypeChunk, ID: 12, Index: 2, Total: 65536, Offset: 0, Data: big},
 		{Type: TypeChunk, ID: 12, Index: 2, Total: 65536, Offset: MaxChunkData, Data: big[:65536-MaxChunkData]},
+		{Type: TypeChunk, ID: 15, Index: 1, Total: 3, Data: []byte("abc"), Source: SourceOrigin},
+		{Type: TypeChunk, ID: 16, Index: 0, Total: 1, Data: []byte("z"), Source: 7}, // reserved, kept
 		{Type: TypeError, ID: 13, Code: CodeNotFound, Message: "no such file"},
 		{Type: TypeError, ID: 14, Code: CodeInternal},
 	}
@@ -53,13 +55,73 @@ func TestFrameRoundTrip(t *testing.T) {
 
 func TestChunkHeaderMatchesAppendFrame(t *testing.T) {
 	data := []byte("hello")
-	a, err := AppendFrame(nil, &Frame{Type: TypeChunk, ID: 5, Index: 6, Total: 10, Offset: 5, Data: data})
-	if err != nil {
-		t.Fatal(err)
+	for src := SourceUnspecified; src <= chunkSourceMask; src++ {
+		a, err := AppendFrame(nil, &Frame{Type: TypeChunk, ID: 5, Index: 6, Total: 10, Offset: 5, Data: data, Source: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := append(AppendChunkHeader(nil, 5, 6, 10, 5, src), data...)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("source %d: AppendChunkHeader = %x, AppendFrame = %x", src, b, a)
+		}
+		if a[2] != byte(src) {
+			t.Fatalf("source %d: flags byte is 0x%02x", src, a[2])
+		}
 	}
-	b := append(AppendChunkHeader(nil, 5, 6, 10, 5), data...)
-	if !bytes.Equal(a, b) {
-		t.Fatalf("AppendChunkHeader = %x, AppendFrame = %x", b, a)
+}
+
+// TestChunkSource: a CHUNK's flag bits 0-2 decode as its source, reserved
+// values 5-7 included (not an error: a later relay may name more sources);
+// bit 3 and up, the second flags byte, and any flag on another type are
+// refused.
+func TestChunkSource(t *testing.T) {
+	chunk := func(flags byte) []byte {
+		return []byte{FrameVersion, byte(TypeChunk), flags, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	}
+	tests := []struct {
+		flags byte
+		want  ChunkSource
+		known bool
+		name  string
+		bad   bool
+	}{
+		{0, SourceUnspecified, true, "unspecified", false},
+		{1, SourceRelayCache, true, "relay_cache", false},
+		{2, SourcePeer, true, "peer", false},
+		{3, SourceOrigin, true, "origin", false},
+		{4, SourceRelay, true, "relay", false},
+		{5, 5, false, "source(5)", false},
+		{7, 7, false, "source(7)", false},
+		{0x08, 0, false, "", true},
+		{0x0b, 0, false, "", true},
+		{0x80, 0, false, "", true},
+		{0xff, 0, false, "", true},
+	}
+	for _, tt := range tests {
+		f, err := DecodeFrame(chunk(tt.flags))
+		if tt.bad {
+			if !errors.Is(err, ErrBadFrame) || !strings.Contains(err.Error(), "reserved flags") {
+				t.Errorf("flags 0x%02x: err = %v, want reserved flags", tt.flags, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("flags 0x%02x: %v", tt.flags, err)
+		}
+		if f.Source != tt.want || f.Source.Known() != tt.known || f.Source.String() != tt.name {
+			t.Errorf("flags 0x%02x: source %d (%s, known %v), want %d (%s, known %v)",
+				tt.flags, f.Source, f.Source, f.Source.Known(), tt.want, tt.name, tt.known)
+		}
+	}
+	for _, typ := range []FrameType{TypeGetFile, TypeGetChunk, TypeManifest, TypeError, TypeHave} {
+		if _, err := DecodeFrame([]byte{FrameVersion, byte(typ), 1, 0, 0, 0, 0, 1, 'a', 'b'}); !errors.Is(err, ErrBadFrame) {
+			t.Errorf("%s with source bits: err = %v, want ErrBadFrame", typ, err)
+		}
+	}
+	b := chunk(byte(SourcePeer))
+	b[3] = 1
+	if _, err := DecodeFrame(b); !errors.Is(err, ErrBadFrame) {
+		t.Errorf("CHUNK with the second flags byte set: err = %v, want ErrBadFrame", err)
 	}
 }
 
@@ -112,6 +174,9 @@ func TestAppendFrameRejects(t *testing.T) {
 		{Type: TypeGetFile},
 		{Type: TypePing, Data: []byte{1}},
 		{Type: TypeChunk, Total: 1, Data: []byte("ab")},
+		{Type: TypeChunk, Total: 1, Data: []byte("a"), Source: 8},
+		{Type: TypeManifest, Total: 1, Data: []byte("a"), Source: SourceOrigin},
+		{Type: TypeGetFile, Path: "a", Source: SourceRelayCache},
 		{Type: TypeError, Message: strings.Repeat("x", MaxErrorMessageLen+1)},
 		{Type: 0x55},
 	} {
@@ -132,6 +197,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		{Type: TypePing, ID: 3, Data: make([]byte, 8)},
 		{Type: TypeManifest, ID: 4, Total: 10, Offset: 3, Data: []byte("abc")},
 		{Type: TypeChunk, ID: 5, Index: 1, Total: 4, Offset: 2, Data: []byte("zz")},
+		{Type: TypeChunk, ID: 8, Index: 0, Total: 2, Data: []byte("zz"), Source: SourcePeer},
 		{Type: TypeError, ID: 6, Code: CodeStale, Message: "changed"},
 		{Type: TypeCancel, ID: 7},
 	} {
@@ -167,13 +233,13 @@ func BenchmarkChunkFrameEncode(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = append(AppendChunkHeader(buf[:0], 1, 2, MaxChunkData, 0), data...)
+		buf = append(AppendChunkHeader(buf[:0], 1, 2, MaxChunkData, 0, SourceRelayCache), data...)
 	}
 }
 
 func BenchmarkChunkFrameDecode(b *testing.B) {
 	data := bytes.Repeat([]byte{7}, MaxChunkData)
-	msg := append(AppendChunkHeader(nil, 1, 2, MaxChunkData, 0), data...)
+	msg := append(AppendChunkHeader(nil, 1, 2, MaxChunkData, 0, SourceRelayCache), data...)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

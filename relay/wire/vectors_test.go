@@ -42,7 +42,8 @@ type frameVector struct {
 }
 
 // vecFrame is a Frame as JSON: the type by name, byte fields as lowercase
-// hex, and exactly the fields its type has.
+// hex, and exactly the fields its type has; a CHUNK's source only when it
+// is not 0 (unspecified), as the SDK's decoder leaves it out.
 type vecFrame struct {
 	Type    string  `json:"type"`
 	ID      uint32  `json:"id"`
@@ -56,6 +57,7 @@ type vecFrame struct {
 	Data    *string `json:"data,omitempty"`
 	Code    *uint16 `json:"code,omitempty"`
 	Message *string `json:"message,omitempty"`
+	Source  *uint8  `json:"source,omitempty"`
 }
 
 type signalFile struct {
@@ -182,6 +184,9 @@ func toVecFrame(f *Frame) *vecFrame {
 			v.Message = new(f.Message)
 		}
 	}
+	if f.Source != SourceUnspecified {
+		v.Source = new(uint8(f.Source))
+	}
 	return v
 }
 
@@ -207,6 +212,15 @@ func fromVecFrame(v *vecFrame) (*Frame, error) {
 		if present {
 			return nil, fmt.Errorf("%s has no field %q", v.Type, field)
 		}
+	}
+	if v.Source != nil {
+		if t != TypeChunk {
+			return nil, fmt.Errorf("%s has no field \"source\"", v.Type)
+		}
+		if *v.Source == 0 {
+			return nil, errors.New(`"source" 0 must be left out`)
+		}
+		f.Source = ChunkSource(*v.Source)
 	}
 	var err error
 	unhex := func(s *string) []byte {

@@ -69,6 +69,11 @@ type Config struct {
 	// AccessLog logs one line per request and WebSocket upgrade to Logger
 	// (accesslog.go).
 	AccessLog bool
+	// Cluster, when set, is what GET /cluster answers, encoded as JSON:
+	// the relay's view of its mesh. It is called once per request and must
+	// be safe for concurrent use. Nil means the relay is not in a cluster:
+	// /cluster answers 404.
+	Cluster func() any
 }
 
 // BuildInfo names the build serving, for /metrics.

@@ -15,15 +15,22 @@
 //     byte ranges (files.go, ranges.go); CORS-open, token-guarded when
 //     Config.AuthSecret is set, rate-limited per client. A file of an
 //     active type (HTML, SVG, script...) is sent sandboxed and as a download
-//     (headers.go).
-//   - /p2pcache.js, /p2pcache.d.ts, / and /demo/*: the SDK and the demo page,
-//     embedded (routes.go).
+//     (headers.go). Every response is counted by status and its body bytes
+//     by endpoint (p2pcache_http_requests_total,
+//     p2pcache_http_response_bytes_total: httpmetrics.go).
+//   - /p2pcache.js, /p2pcache-sw.js (the service worker), /p2pcache.d.ts:
+//     the SDK, CORS-open, with a strong ETag of its bytes, 304s and brotli
+//     or gzip compressed once at start-up; each also at an immutable
+//     /v/<version>/<name> that answers no other version (sdk.go, SDKPath).
+//   - / and /demo/*: the demo page, embedded (routes.go).
 //   - /healthz (alive), /readyz (200 while taking peers, 503 while
 //     starting, draining, full or held by Unready: health.go) and /metrics
 //     (the edge's, relay's and cache's figures, Config.Collectors, the Go
 //     runtime, the process and p2pcache_build_info; with
 //     Config.NoPublicMetrics only on MetricsHandler, for a private
 //     listener: metrics.go).
+//   - GET /cluster: Config.Cluster's report of the relay's mesh, as JSON;
+//     404 when the relay is not in a cluster (cluster.go).
 //
 // A client is its socket peer's address, or behind a trusted reverse proxy
 // (Config.TrustedProxies) the address the proxy forwarded; IPv6 clients are

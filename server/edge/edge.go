@@ -32,6 +32,7 @@ type Edge struct {
 	slots     *peerSlots     // peers let through, in all and per client
 	proxies   proxyRanges
 	rejected  *prometheus.CounterVec // requests refused at the edge, by reason
+	httpStats httpMetrics            // /files and /manifest responses
 	draining  atomic.Bool            // Drain was called: no new peers
 	ready     readiness              // holds on /readyz (health.go)
 
@@ -52,6 +53,7 @@ func New(r *relay.Relay, c *cache.Cache, cfg Config) (*Edge, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	sdkAssets() // hashed and compressed now, not on the first page load
 	e := &Edge{
 		cfg:       cfg,
 		relay:     r,
@@ -65,6 +67,7 @@ func New(r *relay.Relay, c *cache.Cache, cfg Config) (*Edge, error) {
 			Name: "p2pcache_edge_rejected_total",
 			Help: "HTTP and WebSocket-upgrade requests refused before reaching the relay core, by reason.",
 		}, []string{"reason"}),
+		httpStats: newHTTPMetrics(),
 	}
 	if cfg.AuthSecret != "" {
 		e.auth = newAuthenticator(cfg.AuthSecret)

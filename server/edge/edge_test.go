@@ -100,6 +100,10 @@ func TestRoutes(t *testing.T) {
 		header map[string]string
 	}{
 		{"healthz", open, "GET", "/healthz", nil, 200, `{"peers":0,"status":"ok"}`, nil},
+		{"readyz cors", open, "GET", "/readyz", map[string]string{"Origin": "https://site.example"}, 200, `"status":"ready"`,
+			map[string]string{"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}},
+		{"healthz cors", open, "GET", "/healthz", map[string]string{"Origin": "https://site.example"}, 200, `"status":"ok"`,
+			map[string]string{"Access-Control-Allow-Origin": "*"}},
 		{"file", open, "GET", "/files/hello.txt", nil, 200, "hello, p2pcache\n",
 			map[string]string{"Content-Type": "text/plain; charset=utf-8", "Accept-Ranges": "bytes", "Content-Length": "16"}},
 		{"file head", open, "HEAD", "/files/hello.txt", nil, 200, "", map[string]string{"Content-Length": "16"}},

@@ -104,3 +104,25 @@ func exampleEdge(cfg edge.Config, files fstest.MapFS) (*edge.Edge, func()) {
 		c.Close()
 	}
 }
+
+// A page pins the SDK of a relay at its versioned URL: cached for good by
+// browsers and CDNs, and never another SDK under that URL. GET /p2pcache.js
+// names the same path in its Link header.
+func ExampleSDKPath() {
+	e, stop := exampleEdge(edge.Config{}, fstest.MapFS{})
+	defer stop()
+	pinned := edge.SDKPath("p2pcache.js") // /v/<16 hex digits>/p2pcache.js
+	resp, err := e.App().Test(httptest.NewRequest("GET", "/p2pcache.js", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Header.Get("Link") == "<"+pinned+`>; rel="canonical"`, resp.Header.Get("Cache-Control"))
+	resp, err = e.App().Test(httptest.NewRequest("GET", pinned, nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode, resp.Header.Get("Cache-Control"))
+	// Output:
+	// true no-cache
+	// 200 public, max-age=31536000, immutable
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/p2pcache/p2pcache/cache"
 	"github.com/p2pcache/p2pcache/relay/wire"
@@ -136,13 +137,15 @@ func (e *Edge) handleFile(c *fiber.Ctx) error {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.RequestTimeout+time.Minute)
-	c.Context().SetBodyStream(&chunkReader{ctx: ctx, cancel: cancel, c: e.cache, m: m, off: start, end: end}, int(end-start))
+	body := &chunkReader{ctx: ctx, cancel: cancel, c: e.cache, m: m, off: start, end: end, sent: e.httpStats.bytes.WithLabelValues("files")}
+	c.Context().SetBodyStream(body, int(end-start))
 	return nil
 }
 
 // chunkReader reads bytes [off, end) of a file chunk by chunk from the
 // cache (which verifies what it fetches). fasthttp reads it after the
-// handler returns and closes it when done.
+// handler returns, to write it, and closes it when done; sent counts what
+// it read.
 type chunkReader struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -150,6 +153,7 @@ type chunkReader struct {
 	m        *wire.Manifest
 	off, end int64
 	cur      []byte
+	sent     prometheus.Counter
 }
 
 func (r *chunkReader) Read(p []byte) (int, error) {
@@ -168,6 +172,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]
 	r.off += int64(n)
+	r.sent.Add(float64(n))
 	return n, nil
 }
 

@@ -67,13 +67,17 @@ func (e *Edge) routes() *fiber.App {
 		AllowOrigins:  "*",
 		AllowMethods:  "GET,HEAD,OPTIONS",
 		AllowHeaders:  "Authorization,Range,If-None-Match,If-Range",
-		ExposeHeaders: "ETag,Content-Length,Content-Range,Accept-Ranges",
+		ExposeHeaders: "ETag,Content-Length,Content-Range,Accept-Ranges,Link",
 		MaxAge:        600,
 	})
 	if !e.cfg.NoPublicMetrics {
 		app.Get("/metrics", adaptor.HTTPHandler(e.MetricsHandler()))
 	}
+	// Any page may read readiness: the SDK times relays with GET /readyz
+	// and skips one that is draining (503).
+	app.Use("/readyz", public)
 	app.Get("/readyz", e.handleReady)
+	app.Use("/healthz", public)
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok", "peers": e.relay.Stats().Peers})
 	})
@@ -87,14 +91,19 @@ func (e *Edge) routes() *fiber.App {
 			}
 		},
 	}))
-	app.Use("/manifest", public)
+	app.Use("/cluster", public)
+	app.Get("/cluster", e.handleCluster)
+	app.Use("/manifest", e.httpStats.count("manifest"), public)
 	app.Get("/manifest/*", e.limitHTTP, e.authorize, e.handleManifest)
-	app.Use("/files", public)
+	app.Use("/files", e.httpStats.count("files"), public)
 	app.Get("/files/*", e.limitHTTP, e.authorize, e.handleFile)
 	app.Head("/files/*", e.limitHTTP, e.authorize, e.handleFile)
-	app.Use("/p2pcache.js", public)
-	app.Get("/p2pcache.js", static("p2pcache.js", "text/javascript; charset=utf-8"))
-	app.Get("/p2pcache.d.ts", static("p2pcache.d.ts", "text/plain; charset=utf-8"))
+	app.Use("/v", public)
+	for _, f := range sdkFiles { // sdk.go
+		app.Use("/"+f.name, public)
+		app.Get("/"+f.name, serveSDK(f.name, false))
+		app.Get("/v/:version/"+f.name, serveSDK(f.name, true))
+	}
 	app.Get("/", static("demo/index.html", "text/html; charset=utf-8"))
 	app.Get("/demo/*", demoAsset)
 	app.Use(func(c *fiber.Ctx) error {
@@ -103,7 +112,8 @@ func (e *Edge) routes() *fiber.App {
 	return app
 }
 
-// registry holds what /metrics reports: the edge's refusals, the relay's
+// registry holds what /metrics reports: the edge's refusals and HTTP
+// fallback figures (httpmetrics.go), the relay's
 // and cache's figures, the Go runtime, the process and the build.
 func (e *Edge) registry() *prometheus.Registry {
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -118,6 +128,7 @@ func (e *Edge) registry() *prometheus.Registry {
 	build.Set(1)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.cfg.Collectors...)
+	reg.MustRegister(e.httpStats.collectors()...)
 	reg.MustRegister(e.rejected, e.relay.Collector(), build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg

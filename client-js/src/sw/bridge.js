@@ -1,5 +1,5 @@
 // The window side of service-worker mode: register the worker (router.js)
-// for the client's relay, wait until it controls the page (it claims open
+// for the client's home relay, wait until it controls the page (it claims open
 // pages on activation, so the first load counts), and answer its requests
 // with the client's streamed fetches, chunk by verified chunk, over the
 // MessageChannel each request brings (messages.js).
@@ -21,7 +21,7 @@ export async function serveWorkerRequest(client, msg, port) {
       // the worker went away
     }
   };
-  if (msg.relay !== client.relay || typeof msg.path !== 'string') {
+  if (msg.relay !== client.home || typeof msg.path !== 'string') {
     post({ type: 'error', message: 'not a request for this client', code: 'unsupported' });
     return;
   }
@@ -77,7 +77,7 @@ export function answerWorker(client, container = globalThis.navigator?.serviceWo
   };
   const sayReady = () => {
     try {
-      container.controller?.postMessage({ type: READY, relay: client.relay });
+      container.controller?.postMessage({ type: READY, relay: client.home });
     } catch {
       // not controlled
     }
@@ -95,7 +95,8 @@ export function answerWorker(client, container = globalThis.navigator?.serviceWo
 }
 
 /**
- * Register scriptURL (with ?relay=<client.relay>) and wait until it
+ * Register scriptURL (with ?relay=<client.home>: the relay the page's
+ * URLs name, whichever relay the client uses) and wait until it
  * controls the page. Resolves { registration, controlled, error } within
  * timeoutMs: controlled is whether the worker controls this page now; a
  * failed registration resolves with controlled false and its error.
@@ -106,7 +107,7 @@ export async function registerWorker(client, scriptURL, { container = globalThis
   if (!container) return { registration: null, controlled: false, error: 'no service workers here (an insecure origin?)' };
   let registration = null;
   try {
-    registration = await container.register(workerURL(scriptURL, client.relay, base));
+    registration = await container.register(workerURL(scriptURL, client.home, base));
     if (!container.controller) {
       let t;
       await Promise.race([
@@ -120,7 +121,7 @@ export async function registerWorker(client, scriptURL, { container = globalThis
     return { registration, controlled: !!container.controller, error: String(e?.message ?? e) };
   }
   try {
-    container.controller?.postMessage({ type: READY, relay: client.relay });
+    container.controller?.postMessage({ type: READY, relay: client.home });
   } catch {
     // not controlled
   }

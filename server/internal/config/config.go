@@ -55,6 +55,15 @@ type Config struct {
 	AllowDotfiles        bool           // a directory origin serves paths with a segment starting with "."
 	DebugAddrAllowPublic bool           // --debug-addr may be a non-loopback address
 
+	NATS              []string // NATS server URLs, or ["embedded"]; empty: no mesh
+	NATSListen        string   // embedded server's client address; empty: in process only
+	NATSClusterListen string   // embedded server's route address; empty: no routes
+	NATSRoutes        []string // other embedded servers' route URLs
+	NATSCreds         string   // NATS credentials file for an external NATS
+	PublicURL         string   // how browsers reach this relay, announced to the cluster
+	Region            string   // a label announced to the cluster
+	RelayID           string   // the relay's id in the cluster; empty: derived (MeshID)
+
 	File string // the YAML file read (--config); empty: none
 
 	// RelayHooks are installed on the relay once it is built, by the flag
@@ -149,6 +158,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateSecurity(); err != nil {
+		return err
+	}
+	if err := c.validateMesh(); err != nil {
 		return err
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/p2pcache/p2pcache/cache"
 	"github.com/p2pcache/p2pcache/relay"
+	"github.com/p2pcache/p2pcache/relay/mesh"
 	"github.com/p2pcache/p2pcache/server/demo"
 	"github.com/p2pcache/p2pcache/server/edge"
 	"github.com/p2pcache/p2pcache/server/internal/config"
@@ -34,8 +35,9 @@ type Stack struct {
 	Edge       *edge.Edge
 	Relay      *relay.Relay
 	Cache      *cache.Cache
-	OriginName string // "built-in demo", the URL or the directory
-	TLS        bool   // the edge serves HTTPS
+	Mesh       *mesh.Mesh // the cluster of relays (--nats), the cache's tier; nil without --nats (mesh.go)
+	OriginName string     // "built-in demo", the URL or the directory
+	TLS        bool       // the edge serves HTTPS
 	// MemoryLimit is --max-memory resolved (auto: half the machine's or
 	// the cgroup's memory): the chunk cache plus Budget.
 	MemoryLimit int64
@@ -115,6 +117,15 @@ func New(cfg config.Config, build edge.BuildInfo, log *slog.Logger, iceLn net.Li
 	if cfg.PeerFetch {
 		c.SetPeers(r) // the relay fills the cache's misses from peers
 	}
+	m, mc, err := newMesh(cfg, c, r, log)
+	if err != nil {
+		s.abort()
+		return nil, err
+	}
+	if m != nil {
+		s.Mesh = m
+		collectors = append(collectors[:len(collectors):len(collectors)], mc)
+	}
 	ecfg := edge.Config{
 		Logger:         log,
 		AuthSecret:     cfg.AuthSecret,
@@ -130,6 +141,9 @@ func New(cfg config.Config, build edge.BuildInfo, log *slog.Logger, iceLn net.Li
 		AccessLog:       cfg.AccessLog,
 		NoPublicMetrics: cfg.MetricsListen != "",
 		Collectors:      collectors,
+	}
+	if m != nil {
+		ecfg.Cluster = func() any { return m.Cluster() }
 	}
 	if ecfg.TLS, err = s.newTLS(cfg, log); err != nil {
 		s.abort()
@@ -151,8 +165,10 @@ func (s *Stack) Serve(ln net.Listener) error { return s.Edge.Serve(ln) }
 // asking peers for its misses (the origin fills them: no fill is asked of
 // a relay being closed), the relay lets the transfers in flight finish
 // until ctx ends and closes its peers, the HTTP server stops (it gets at
-// least a second more for the requests in flight), and the cache and the
-// origin close. Only the first call of Shutdown or Close does the work.
+// least a second more for the requests in flight), the mesh leaves the
+// cluster (the cache stops asking it first; it answers the other relays'
+// requests in flight), and the cache and the origin close. Only the first
+// call of Shutdown or Close does the work; the others wait for it.
 func (s *Stack) Shutdown(ctx context.Context) error {
 	var err error
 	s.once.Do(func() {
@@ -165,6 +181,7 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 		}
 		defer cancel()
 		err = errors.Join(err, s.Edge.Shutdown(hctx))
+		s.closeMesh()
 		err = errors.Join(err, s.Cache.Close(), s.closeOrigin())
 		s.stopOps()
 	})
@@ -179,12 +196,22 @@ func (s *Stack) Close() error {
 	return s.Shutdown(ctx)
 }
 
+// closeMesh leaves the cluster, if in one: the cache stops asking it,
+// then it closes (it waits for its work for other relays).
+func (s *Stack) closeMesh() {
+	if s.Mesh != nil {
+		s.Cache.SetTier(nil)
+		s.Mesh.Close()
+	}
+}
+
 // abort releases what New built before it failed.
 func (s *Stack) abort() {
 	if s.Relay != nil {
 		s.Cache.SetPeers(nil)
 		s.Relay.Close()
 	}
+	s.closeMesh()
 	s.Cache.Close()
 	s.closeOrigin()
 	s.stopOps()
