@@ -22,8 +22,11 @@
 # --platform linux/amd64,linux/arm64): CGO is off, so no C toolchain.
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
-# Modules first, in their own layer: rebuilt only when go.mod or go.sum change.
+# Modules first, in their own layer: rebuilt only when go.mod, go.sum or the
+# patched pion module changes. third_party/ holds the module go.mod replaces
+# (third_party/PATCHES.md): `go mod download` needs it before the rest.
 COPY go.mod go.sum ./
+COPY third_party/ third_party/
 RUN go mod download && go mod verify
 COPY . .
 ARG TARGETOS

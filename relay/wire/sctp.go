@@ -27,10 +27,36 @@ const (
 	sctpRecvBuffer = 4 << 20
 )
 
+// SCTP packet size. Every SCTP packet is one DTLS record, and each packet
+// costs a fixed amount of work on both ends whatever its size (chunking,
+// marshalling, a DTLS record, an ICE-TCP frame, a SACK): pion's default of
+// 1191 bytes is sized for a 1280-byte UDP path, which ICE-TCP does not have.
+// The limit is the browser: libwebrtc (Chromium, Safari) reads each DTLS
+// record into a 2048-byte buffer (kMaxDtlsPacketLen) and fails the
+// transport on a larger one; Firefox reads up to ~9 KiB. sctpMTU is the
+// largest SCTP packet whose DTLS record stays within 2048 bytes with every
+// cipher suite the relay may negotiate (its certificate is ECDSA):
+//
+//	AES-GCM            13 header + 8 explicit nonce + 16 tag   = +37 → 2032
+//	ChaCha20-Poly1305  13 header + 16 tag                      = +29 → 2024
+//	AES-256-CBC-SHA1   13 header + 16 IV + 20 MAC + 1..16 pad  → 2045
+//
+// (CBC: 13 + 16 + ⌈(1995+20+1)/16⌉·16; 1996 would need 2061.) A pion peer
+// must read records that large: receiveMTU raises webrtc's 1500-byte read
+// buffer, which would otherwise drop every larger record (pion's ICE-TCP
+// frames and dtls/sctp buffers are already 8192).
+const (
+	sctpMTU       = 1995
+	maxDTLSRecord = 2048
+	receiveMTU    = 8192
+)
+
 // TuneSCTP applies the SCTP settings for ICE-TCP to se. The relay and the
 // Go peer both use it.
 func TuneSCTP(se *webrtc.SettingEngine) {
 	se.SetSCTPMinCwnd(sctpMinCwnd)
 	se.SetSCTPCwndCAStep(sctpCwndCAStep)
 	se.SetSCTPMaxReceiveBufferSize(sctpRecvBuffer)
+	se.SetSCTPMTU(sctpMTU)
+	se.SetReceiveMTU(receiveMTU)
 }
