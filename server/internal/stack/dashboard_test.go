@@ -106,6 +106,9 @@ func TestDashboardMetrics(t *testing.T) {
 	mux := portmux.New(ln, portmux.Config{})
 	defer mux.Close()
 	cfg := config.Default()
+	// In a cluster of one (embedded NATS), so the mesh's families are there.
+	cfg.NATS = []string{config.EmbeddedNATS}
+	cfg.PublicURL = "http://127.0.0.1:1"
 	iceLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +127,7 @@ func TestDashboardMetrics(t *testing.T) {
 	base := "http://" + httpLn.Addr().String()
 
 	// Traffic, so that every family has samples: a peer fetches a file
-	// (chunks, RTT, bytes) and a plain GET /ws is refused at the edge.
+	// (chunks, RTT, bytes), a plain GET /ws is refused at the edge,
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	p, err := peer.Dial(ctx, base, peer.Options{})
@@ -135,8 +138,12 @@ func TestDashboardMetrics(t *testing.T) {
 	if _, err := p.Fetch(ctx, "index.json"); err != nil {
 		t.Fatal(err)
 	}
-	if resp, err := http.Get(base + "/ws"); err == nil {
-		resp.Body.Close()
+	// and the HTTP fallback serves a file and a manifest.
+	for _, path := range []string{"/ws", "/files/index.json", "/manifest/index.json"} {
+		if resp, err := http.Get(base + path); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
 	}
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
