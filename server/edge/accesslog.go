@@ -24,11 +24,7 @@ import (
 // does, so that the line has the status the client gets.
 func (e *Edge) accessLog(c *fiber.Ctx) error {
 	start := time.Now()
-	if err := c.Next(); err != nil {
-		if herr := c.App().Config().ErrorHandler(c, err); herr != nil {
-			c.Status(http.StatusInternalServerError)
-		}
-	}
+	nextHandled(c)
 	resp := c.Response()
 	var n int64
 	switch {
@@ -51,4 +47,16 @@ func (e *Edge) accessLog(c *fiber.Ctx) error {
 	}
 	e.cfg.Logger.LogAttrs(context.Background(), slog.LevelInfo, "access", attrs...)
 	return nil
+}
+
+// nextHandled runs the rest of the chain and, if it fails, the app's error
+// handler (a 500 if that fails too), as Fiber's logger middleware does: a
+// middleware that reads the response afterwards then sees the status the
+// client gets. The error is handled here, so the caller returns nil.
+func nextHandled(c *fiber.Ctx) {
+	if err := c.Next(); err != nil {
+		if herr := c.App().Config().ErrorHandler(c, err); herr != nil {
+			c.Status(http.StatusInternalServerError)
+		}
+	}
 }

@@ -55,11 +55,7 @@ func (m httpMetrics) count(endpoint string) fiber.Handler {
 				panic(p)
 			}
 		}()
-		if err := c.Next(); err != nil {
-			if herr := c.App().Config().ErrorHandler(c, err); herr != nil {
-				c.Status(http.StatusInternalServerError)
-			}
-		}
+		nextHandled(c)
 		resp := c.Response()
 		status := resp.StatusCode()
 		m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
