@@ -23,7 +23,7 @@
 FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
 # Modules first, in their own layer: rebuilt only when go.mod, go.sum or the
-# patched pion module changes. third_party/ holds the module go.mod replaces
+# patched pion modules change. third_party/ holds the modules go.mod replaces
 # (third_party/PATCHES.md): `go mod download` needs it before the rest.
 COPY go.mod go.sum ./
 COPY third_party/ third_party/

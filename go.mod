@@ -71,3 +71,9 @@ require (
 tool github.com/evanw/esbuild/cmd/esbuild
 
 replace github.com/pion/webrtc/v4 => ./third_party/pion-webrtc
+
+replace github.com/pion/sctp => ./third_party/pion-sctp
+
+replace github.com/pion/ice/v4 => ./third_party/pion-ice
+
+replace github.com/pion/dtls/v3 => ./third_party/pion-dtls

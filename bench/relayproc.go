@@ -165,8 +165,11 @@ func startRelayOnce(ctx context.Context, s relaySetup, withTLS bool) (*relayProc
 		"--peer-fetch", s.peerFetch,
 		"--log-level", "warn",
 		// The bench connects every peer from one IP: lift the per-IP
-		// WebSocket connect rate limit (default 10/s) and the peer cap.
+		// limits (WebSocket connects, default 10/s; /files requests,
+		// default 100/s; peers, default 32) and the peer cap.
 		"--ws-rate", "100000",
+		"--http-rate", "1000000",
+		"--max-peers-per-ip", "100000",
 		"--max-peers", "100000",
 	)
 	if withTLS {

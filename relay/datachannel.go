@@ -61,11 +61,15 @@ func (c *dataChannel) sync(now time.Time) (stalled time.Duration) {
 }
 
 // sctpCopies is how many copies pion's SCTP keeps of answer bytes written
-// and not yet acknowledged: its stream's (the buffered amount counts it)
-// and, for the packets its write loop has gathered for the wire and not
-// yet written out (up to a congestion window's worth, 1 MiB or more), the
-// marshalled packets. The soak's heap profile, busy peers behind a loaded
-// CPU: 238 MB in stream fragments, 194 MB in marshalled packets.
+// and not yet acknowledged, at worst: its stream's (the buffered amount
+// counts it) and, for the packets its write loop has gathered for the wire
+// and not yet written out (up to a congestion window's worth, 1 MiB or
+// more, while a slow peer blocks the write), the marshalled packets. The
+// soak's heap profile, busy peers behind a loaded CPU, before the sctp
+// patch (third_party/PATCHES.md): 238 MB in stream fragments, 194 MB in
+// marshalled DATA chunks, which upstream keeps until the chunk is acked.
+// The patch drops that copy, so a peer that keeps reading now holds about
+// one copy; the budget still reserves for the blocked write loop.
 const sctpCopies = 2
 
 // sendBuffer keeps, in the memory budget, the answer bytes written to the

@@ -11,3 +11,13 @@ func SetChunkFaultForTest(r *Relay, fn func(path string, index uint32, data []by
 // NoWriteCoalescing turns the ICE-TCP write coalescing off, for the A/B
 // benchmark.
 func NoWriteCoalescing(c *Config) { c.noWriteCoalescing = true }
+
+// RankForTest returns the ids of r's peers in the order FetchChunk would
+// try them for an n-byte chunk if every peer held it (see Relay.rank).
+func RankForTest(r *Relay, n int) []string {
+	var ids []string
+	for _, c := range r.rank(r.sessionList(), n, "") {
+		ids = append(ids, c.s.id)
+	}
+	return ids
+}

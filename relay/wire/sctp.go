@@ -51,6 +51,17 @@ const (
 	receiveMTU    = 8192
 )
 
+// DTLS datagram size. SCTP hands DTLS every packet it gathered at once
+// (third_party/PATCHES.md), and DTLS packs those records into datagrams of
+// less than dtlsMTU bytes: four full records (4 × 2045 = 8180) to one
+// ICE-TCP frame instead of four frames, each frame a fixed cost on both ends.
+// The limit is the frame: pion's ICE-TCP and Firefox's nICEr read frames of
+// at most 8192 bytes, the 2-byte length included here to be safe. Records
+// stay whole (DTLS never splits one across datagrams); libwebrtc and NSS read
+// every record of a datagram. It is also the size above which DTLS would
+// fragment a handshake message, which no handshake of ours reaches.
+const dtlsMTU = receiveMTU - 2
+
 // TuneSCTP applies the SCTP settings for ICE-TCP to se. The relay and the
 // Go peer both use it.
 func TuneSCTP(se *webrtc.SettingEngine) {
@@ -59,4 +70,5 @@ func TuneSCTP(se *webrtc.SettingEngine) {
 	se.SetSCTPMaxReceiveBufferSize(sctpRecvBuffer)
 	se.SetSCTPMTU(sctpMTU)
 	se.SetReceiveMTU(receiveMTU)
+	se.SetDTLSMTU(dtlsMTU)
 }

@@ -13,17 +13,37 @@ import (
 	"github.com/pion/dtls/v3/pkg/crypto/selfsign"
 )
 
-// recordSizer remembers the largest datagram written through it.
+// recordSizer remembers the datagrams written through it: the largest, and
+// every size since the last reset.
 type recordSizer struct {
 	net.PacketConn
 	largest atomic.Int64
+
+	mu      sync.Mutex // guards written
+	written []int
 }
 
 func (r *recordSizer) WriteTo(b []byte, addr net.Addr) (int, error) {
 	if n := int64(len(b)); n > r.largest.Load() {
 		r.largest.Store(n)
 	}
+	r.mu.Lock()
+	r.written = append(r.written, len(b))
+	r.mu.Unlock()
 	return r.PacketConn.WriteTo(b, addr)
+}
+
+func (r *recordSizer) reset() {
+	r.largest.Store(0)
+	r.mu.Lock()
+	r.written = nil
+	r.mu.Unlock()
+}
+
+func (r *recordSizer) sizes() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int(nil), r.written...)
 }
 
 // TestSCTPMTUFitsDTLSRecord seals one sctpMTU-byte SCTP packet with each
@@ -67,6 +87,71 @@ func TestSCTPMTUFitsDTLSRecord(t *testing.T) {
 // datagram that carried it.
 func recordSize(t *testing.T, cert tls.Certificate, id dtls.CipherSuiteID, n int) int {
 	t.Helper()
+	client, server, sizer := dtlsPair(t, cert, id, 0)
+	if _, err := client.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2*maxDTLSRecord)
+	got, err := server.Read(buf)
+	if err != nil || got != n {
+		t.Fatalf("server read %d bytes, %v; want %d", got, err, n)
+	}
+	return int(sizer.largest.Load())
+}
+
+// TestDTLSBatchFitsFrame writes batches of full SCTP packets through the
+// patched dtls Conn.WriteBatch with the relay's DTLS MTU and each cipher
+// suite: every datagram (one ICE-TCP frame) stays under dtlsMTU, four full
+// records share one (the point of the batch), and every payload arrives
+// whole and in order.
+func TestDTLSBatchFitsFrame(t *testing.T) {
+	cert, err := selfsign.GenerateSelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []dtls.CipherSuiteID{
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	} {
+		t.Run(id.String(), func(t *testing.T) {
+			client, server, sizer := dtlsPair(t, cert, id, dtlsMTU)
+			for _, k := range []int{1, 4, 5, 9} {
+				payloads := make([][]byte, k)
+				for i := range payloads {
+					payloads[i] = make([]byte, sctpMTU)
+					payloads[i][0], payloads[i][sctpMTU-1] = byte(k), byte(i)
+				}
+				sizer.reset()
+				if n, err := client.WriteBatch(payloads); err != nil || n != k*sctpMTU {
+					t.Fatalf("WriteBatch of %d: %d, %v", k, n, err)
+				}
+				buf := make([]byte, 2*maxDTLSRecord)
+				for i := range payloads {
+					got, err := server.Read(buf)
+					if err != nil || got != sctpMTU || buf[0] != byte(k) || buf[sctpMTU-1] != byte(i) {
+						t.Fatalf("batch of %d, record %d: read %d bytes (%d, %d), %v", k, i, got, buf[0], buf[sctpMTU-1], err)
+					}
+				}
+				sizes := sizer.sizes()
+				if want := (k + 3) / 4; len(sizes) != want {
+					t.Errorf("a batch of %d records went out in %d datagrams %v, want %d (four to a datagram)", k, len(sizes), sizes, want)
+				}
+				for _, n := range sizes {
+					if n >= dtlsMTU {
+						t.Errorf("a %d-byte datagram: not under dtlsMTU (%d)", n, dtlsMTU)
+					}
+				}
+			}
+		})
+	}
+}
+
+// dtlsPair completes a DTLS handshake over loopback UDP with suite id (and
+// the given MTU, 0 for the default) and returns the client, whose writes the
+// sizer sees, and the server.
+func dtlsPair(t *testing.T, cert tls.Certificate, id dtls.CipherSuiteID, mtu int) (*dtls.Conn, *dtls.Conn, *recordSizer) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	listen := func() net.PacketConn {
@@ -82,17 +167,18 @@ func recordSize(t *testing.T, cert tls.Certificate, id dtls.CipherSuiteID, n int
 		Certificates:       []tls.Certificate{cert},
 		CipherSuites:       []dtls.CipherSuiteID{id},
 		InsecureSkipVerify: true,
+		MTU:                mtu,
 	}
 	client, err := dtls.Client(sizer, spc.LocalAddr(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	server, err := dtls.Server(spc, cpc.LocalAddr(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer server.Close()
+	t.Cleanup(func() { server.Close() })
 
 	var wg sync.WaitGroup
 	var serverErr error
@@ -107,15 +193,6 @@ func recordSize(t *testing.T, cert tls.Certificate, id dtls.CipherSuiteID, n int
 	if state, ok := client.ConnectionState(); !ok || state.CipherSuiteID != id {
 		t.Fatalf("negotiated %v, want %v", state.CipherSuiteID, id)
 	}
-
-	sizer.largest.Store(0)
-	if _, err := client.Write(make([]byte, n)); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 2*maxDTLSRecord)
-	got, err := server.Read(buf)
-	if err != nil || got != n {
-		t.Fatalf("server read %d bytes, %v; want %d", got, err, n)
-	}
-	return int(sizer.largest.Load())
+	sizer.reset()
+	return client, server, sizer
 }

@@ -433,6 +433,10 @@ func (t *DTLSTransport) dtlsSharedOptions(certificate tls.Certificate) []dtls.Op
 		dtls.WithVerifyPeerCertificate(t.verifyPeerCertificateFunc()),
 	}
 
+	if mtu := t.api.settingEngine.dtls.mtu; mtu > 0 {
+		sharedOpts = append(sharedOpts, dtls.WithMTU(mtu))
+	}
+
 	if t.api.settingEngine.dtls.customCipherSuites != nil {
 		sharedOpts = append(
 			sharedOpts,

@@ -83,6 +83,7 @@ type SettingEngine struct {
 		serverHelloMessageHook        func(handshake.MessageServerHello) handshake.Message
 		certificateRequestMessageHook func(handshake.MessageCertificateRequest) handshake.Message
 		supportedProtocols            []string
+		mtu                           int
 	}
 	sctp struct {
 		maxReceiveBufferSize uint32
@@ -699,6 +700,16 @@ func (e *SettingEngine) SetSCTPCwndCAStep(cwndCAStep uint32) {
 // to be at least the record size.
 func (e *SettingEngine) SetSCTPMTU(mtu uint32) {
 	e.sctp.mtu = mtu
+}
+
+// SetDTLSMTU sets the largest datagram DTLS sends (dtls.WithMTU): the size
+// at which handshake messages are fragmented, and up to which DTLS packs
+// several records into one datagram when it is given several at once (SCTP
+// hands over every packet it gathered). Leave this 0 for the default, 1200.
+// Over ICE-TCP each datagram is one frame: pion and Firefox read frames of
+// at most 8192 bytes.
+func (e *SettingEngine) SetDTLSMTU(mtu int) {
+	e.dtls.mtu = mtu
 }
 
 // SetICEBindingRequestHandler sets a callback that is fired on a STUN BindingRequest

@@ -8,6 +8,7 @@ package webrtc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"net"
 	"testing"
@@ -690,4 +691,14 @@ func TestSettingEngine_HandleUndeclaredSSRCWithoutAnswer(t *testing.T) {
 	var se SettingEngine
 	se.SetHandleUndeclaredSSRCWithoutAnswer(true)
 	assert.True(t, se.handleUndeclaredSSRCWithoutAnswer)
+}
+
+func TestSettingEngine_SetDTLSMTU(t *testing.T) {
+	var se SettingEngine
+	transport := &DTLSTransport{api: &API{settingEngine: &se}}
+	defaults := len(transport.dtlsSharedOptions(tls.Certificate{}))
+
+	se.SetDTLSMTU(8190)
+	assert.Equal(t, 8190, se.dtls.mtu)
+	assert.Len(t, transport.dtlsSharedOptions(tls.Certificate{}), defaults+1, "the MTU reaches the DTLS options")
 }
