@@ -7,11 +7,13 @@ GO ?= go
 FUZZTIME ?= 60000x
 # The bench harness's flags; see go run ./bench -h.
 BENCH_ARGS ?= --quick --json bench/out/quick.json --html bench/out/quick.html
+# The browser bench's flags; see client-js/bench/browser.mjs (--files DIR for a real corpus).
+BENCH_BROWSER_ARGS ?=
 # Fuzz targets, as package:Target.
 FUZZ_TARGETS := ./relay/wire:FuzzDecodeFrame ./relay/wire:FuzzParseSignal ./relay/wire:FuzzParseManifest ./relay/wire:FuzzCleanPath ./cache:FuzzHTTPOriginURL ./cache:FuzzUsableMemory ./server/internal/config:FuzzParseSize ./server/internal/config:FuzzConfigFile ./server/portmux:FuzzClassify ./server/edge:FuzzForwardedHeaders ./relay/mesh:FuzzDecodeRequest ./relay/mesh:FuzzDecodeReply ./relay/mesh:FuzzDecodeAnnouncement ./relay/mesh:FuzzDecodeManifestAnswer ./server/internal/config:FuzzMeshID ./server/edge:FuzzPreferredEncoding
 
 .DEFAULT_GOAL := help
-.PHONY: help run build test test-go test-js test-browser fuzz bench bench-micro lint clean
+.PHONY: help run build test test-go test-js test-browser fuzz bench bench-browser bench-micro lint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +71,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 60000x, ~10 s; a count
 
 bench: ## the bench harness: relay over WebRTC vs HTTP(S) side by side, report in bench/out/ (BENCH_ARGS="--peers 1,10,100" for more)
 	$(GO) run ./bench $(BENCH_ARGS)
+
+bench-browser: build ## headless Chromium and Firefox tabs (1 and 4) fetch a workload over the SDK (WebRTC) vs plain HTTP(S) /files, report in bench/out/browser.{txt,json} (needs root for a netns; BENCH_BROWSER_ARGS="--files DIR --tabs 1,4")
+	cd client-js && P2PCACHE_BIN=$(CURDIR)/bin/p2pcache node bench/browser.mjs $(BENCH_BROWSER_ARGS)
 
 bench-micro: ## micro-benchmarks (cache, relay frame codec and writes, fetch over WebRTC vs HTTP)
 	$(GO) test -run='^$$' -bench=. -benchmem ./cache/ ./relay/ ./relay/wire/ ./server/edge/

@@ -3574,6 +3574,15 @@ function attach(res, info) {
   return res;
 }
 __name(attach, "attach");
+function bodyOf(bytes) {
+  return new ReadableStream({
+    start(c) {
+      if (bytes.length) c.enqueue(bytes);
+      c.close();
+    }
+  });
+}
+__name(bodyOf, "bodyOf");
 function lastModified(m, fallback) {
   const lm = m?.lastModified ? new Date(m.lastModified) : null;
   if (lm && !isNaN(lm)) return lm.toUTCString();
@@ -3590,7 +3599,7 @@ function streamedResponse(m, bytes, info) {
   if (m.etag) headers.etag = m.etag;
   const lm = lastModified(m, null);
   if (lm) headers["last-modified"] = lm;
-  return attach(new Response(new Blob([bytes], { type: headers["content-type"] }), { status: 200, headers }), info);
+  return attach(new Response(bodyOf(bytes), { status: 200, headers }), info);
 }
 __name(streamedResponse, "streamedResponse");
 function ladderResponse(path, fst, { manifest: m, bytes }, ms) {
@@ -3621,7 +3630,7 @@ function ladderResponse(path, fst, { manifest: m, bytes }, ms) {
     fallbackReason: fst.fallback?.message ?? null,
     sha256: m?.sha256 ?? null
   });
-  return attach(new Response(new Blob([bytes], { type: contentType }), { status: 200, headers }), info);
+  return attach(new Response(bodyOf(bytes), { status: 200, headers }), info);
 }
 __name(ladderResponse, "ladderResponse");
 

@@ -202,13 +202,14 @@ class PuppeteerPage {
   }
 }
 
-async function launchChromium(dir, viewport) {
+async function launchChromium(dir, viewport, { args = [], insecureCerts = false } = {}) {
   const { chromium } = await import('playwright-core');
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     viewport,
+    ignoreHTTPSErrors: insecureCerts,
   });
   const wrap = (p) => {
     p.raw = p;
@@ -221,27 +222,29 @@ async function launchChromium(dir, viewport) {
   };
 }
 
-/** Throws unless the profile Firefox runs with (dir) sets every one of FIREFOX_PREFS in its user.js. */
-async function checkPrefs(dir) {
+/** Throws unless the profile Firefox runs with (dir) sets every one of prefs in its user.js. */
+async function checkPrefs(dir, prefs) {
   const userJS = await readFile(join(dir, 'user.js'), 'utf8');
   const set = new Map([...userJS.matchAll(/^user_pref\("([^"]+)",\s*(.*)\);$/gm)].map((m) => [m[1], m[2]]));
-  const wrong = Object.entries(FIREFOX_PREFS).filter(([k, v]) => set.get(k) !== JSON.stringify(v));
+  const wrong = Object.entries(prefs).filter(([k, v]) => set.get(k) !== JSON.stringify(v));
   if (wrong.length) throw new Error(`Firefox profile ${dir}: user.js lacks ${wrong.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
 }
 
-async function launchFirefox(dir, viewport) {
+async function launchFirefox(dir, viewport, { prefs = {}, insecureCerts = false } = {}) {
   const { default: puppeteer } = await import('puppeteer-core');
+  const all = { ...FIREFOX_PREFS, ...prefs };
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX,
     headless: true,
     userDataDir: dir,
     defaultViewport: viewport,
-    extraPrefsFirefox: FIREFOX_PREFS,
+    extraPrefsFirefox: all,
+    acceptInsecureCerts: insecureCerts,
     args: ['--no-remote'],
   });
   try {
-    await checkPrefs(dir);
+    await checkPrefs(dir, all);
   } catch (e) {
     await browser.close().catch(() => {});
     throw e;
@@ -259,12 +262,14 @@ async function launchFirefox(dir, viewport) {
  * A fresh headless browser (chromium or firefox) with its own new profile
  * directory: no cache, storage or connections shared with any other.
  * Closed and its profile removed on t.after. Returns { context: { newPage }, page }.
+ * Extras (the browser bench's): args (more Chromium switches), prefs (more
+ * Firefox prefs), insecureCerts (accept self-signed TLS certificates).
  */
-export async function launchBrowser(t, { browser = 'chromium', viewport = { width: 1280, height: 900 } } = {}) {
+export async function launchBrowser(t, { browser = 'chromium', viewport = { width: 1280, height: 900 }, args, prefs, insecureCerts } = {}) {
   const dir = await mkdtemp(join(tmpdir(), `p2pcache-e2e-${browser}-`));
   let b;
   try {
-    b = browser === 'firefox' ? await launchFirefox(dir, viewport) : await launchChromium(dir, viewport);
+    b = browser === 'firefox' ? await launchFirefox(dir, viewport, { prefs, insecureCerts }) : await launchChromium(dir, viewport, { args, insecureCerts });
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
