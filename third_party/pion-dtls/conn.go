@@ -71,7 +71,12 @@ type Conn struct {
 	state          State // Internal state
 
 	maximumTransmissionUnit int
-	paddingLengthGenerator  func(uint) uint
+
+	// pooled holds the write buffers from writeBufs that the datagrams
+	// being written use; writePackets gives them back once written
+	// (p2pcache patch, see third_party/PATCHES.md). Guarded by writeLock.
+	pooled                 [][]byte
+	paddingLengthGenerator func(uint) uint
 
 	handshakeCompletedSuccessfully atomic.Bool
 	handshakeMutex                 sync.Mutex
@@ -612,6 +617,7 @@ func (c *Conn) writePackets(ctx context.Context, pkts []*packet) error {
 	c.writeLock.Lock()
 	defer c.writeLock.Unlock()
 
+	defer c.releasePooled()
 	compactedRawPackets, rAddr, err := c.prepareRawPackets(pkts)
 	if err != nil {
 		return err
@@ -768,10 +774,11 @@ func (c *Conn) compactRawPackets(rawPackets [][]byte) [][]byte {
 		if end == start+1 {
 			combinedRawPackets = append(combinedRawPackets, rawPackets[start])
 		} else {
-			combined := make([]byte, 0, size)
+			combined := getWriteBuf(size)
 			for _, rawPacket := range rawPackets[start:end] {
 				combined = append(combined, rawPacket...)
 			}
+			c.pooled = append(c.pooled, combined)
 			combinedRawPackets = append(combinedRawPackets, combined)
 		}
 		start = end
@@ -831,6 +838,7 @@ func (c *Conn) processPacket(pkt *packet) ([]byte, error) { //nolint:cyclop
 		if rawPacket, err = marshalApplicationData(&pkt.record.Header, ad.Data); err != nil {
 			return nil, err
 		}
+		c.pooled = append(c.pooled, rawPacket)
 	} else {
 		var err error
 		rawPacket, err = pkt.record.Marshal()
@@ -850,6 +858,51 @@ func (c *Conn) processPacket(pkt *packet) ([]byte, error) { //nolint:cyclop
 	return rawPacket, nil
 }
 
+// writeBufs holds the buffers of records and datagrams being written, in
+// two sizes: a record (an SCTP packet of up to ~2 KB sealed) and a datagram
+// of several records (up to ~8 KB). Each is back in the pool as soon as its
+// datagram is written (the conn below copies it or hands it to the kernel:
+// io.Writer does not retain), instead of three garbage buffers per record
+// (p2pcache patch, see third_party/PATCHES.md).
+var writeBufs = [2]struct {
+	size int
+	pool sync.Pool
+}{{size: 2304}, {size: 8448}}
+
+// getWriteBuf returns an empty buffer with room for n bytes: a pooled one
+// when n fits a size class, a fresh one otherwise.
+func getWriteBuf(n int) []byte {
+	for i := range writeBufs {
+		if wb := &writeBufs[i]; n <= wb.size {
+			if b, ok := wb.pool.Get().(*[]byte); ok {
+				return (*b)[:0]
+			}
+
+			return make([]byte, 0, wb.size)
+		}
+	}
+
+	return make([]byte, 0, n)
+}
+
+// releasePooled gives the buffers of the datagrams just written back to
+// writeBufs. Only a buffer of a class's exact capacity goes back (one that
+// an append grew is left to the collector).
+func (c *Conn) releasePooled() {
+	for i, b := range c.pooled {
+		for j := range writeBufs {
+			if wb := &writeBufs[j]; cap(b) == wb.size {
+				b = b[:0]
+				wb.pool.Put(&b)
+
+				break
+			}
+		}
+		c.pooled[i] = nil
+	}
+	c.pooled = c.pooled[:0]
+}
+
 // sealSlack is the spare capacity marshalApplicationData leaves after a
 // record: an AEAD cipher's explicit nonce (8) and tag (16), rounded up.
 const sealSlack = 32
@@ -865,7 +918,7 @@ func marshalApplicationData(h *recordlayer.Header, data []byte) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, len(header)+len(data), len(header)+len(data)+sealSlack)
+	out := getWriteBuf(len(header) + len(data) + sealSlack)[:len(header)+len(data)]
 	copy(out, header)
 	copy(out[len(header):], data)
 

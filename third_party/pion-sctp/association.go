@@ -1279,6 +1279,7 @@ loop:
 				for _, raw := range batch {
 					atomic.AddUint64(&a.bytesSent, uint64(len(raw)))
 					a.stats.incPacketsSent()
+					putPacketBuf(raw) // a batchWriter copies what it writes
 				}
 				rawPackets = rawPackets[len(batch):]
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strings"
+	"sync"
 )
 
 // Create the crc32 table we'll use for the checksum.
@@ -181,7 +182,7 @@ func (p *packet) marshal(doChecksum bool) ([]byte, error) {
 			size += d.chunkSizeInPacket()
 		}
 	}
-	raw := make([]byte, packetHeaderSize, size)
+	raw := getPacketBuf(size)[:packetHeaderSize]
 
 	// Populate static headers
 	// 8-12 is Checksum which will be populated when packet is complete
@@ -214,6 +215,40 @@ func (p *packet) marshal(doChecksum bool) ([]byte, error) {
 	}
 
 	return raw, nil
+}
+
+// packetBufSize is the capacity of the pooled packet buffers: a packet of
+// up to a 2048-byte MTU (p2pcache sends 1995).
+const packetBufSize = 2048
+
+// packetBufs holds marshalled packets' buffers: writeLoop gives each back
+// once a batchWriter (pion/dtls, which copies what it writes) has written
+// it, instead of one garbage buffer per packet. Packets written through a
+// plain net.Conn are not given back: some conns (upstream's test conns)
+// keep what they are given (p2pcache patch, see third_party/PATCHES.md).
+var packetBufs sync.Pool //nolint:gochecknoglobals
+
+// getPacketBuf returns an empty buffer with room for n bytes.
+func getPacketBuf(n int) []byte {
+	if n <= packetBufSize {
+		if b, ok := packetBufs.Get().(*[]byte); ok {
+			return (*b)[:0]
+		}
+
+		return make([]byte, 0, packetBufSize)
+	}
+
+	return make([]byte, 0, n)
+}
+
+// putPacketBuf gives a written packet's buffer back, if it is a pooled one
+// (an append that grew it past packetBufSize made it another).
+func putPacketBuf(b []byte) {
+	if cap(b) != packetBufSize {
+		return
+	}
+	b = b[:0]
+	packetBufs.Put(&b)
 }
 
 func generatePacketChecksum(raw []byte) (sum uint32) {
