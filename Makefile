@@ -10,7 +10,7 @@ BENCH_ARGS ?= --quick --json bench/out/quick.json --html bench/out/quick.html
 # The browser bench's flags; see client-js/bench/browser.mjs (--files DIR for a real corpus).
 BENCH_BROWSER_ARGS ?=
 # Fuzz targets, as package:Target.
-FUZZ_TARGETS := ./relay/wire:FuzzDecodeFrame ./relay/wire:FuzzParseSignal ./relay/wire:FuzzParseManifest ./relay/wire:FuzzCleanPath ./cache:FuzzHTTPOriginURL ./cache:FuzzUsableMemory ./server/internal/config:FuzzParseSize ./server/internal/config:FuzzConfigFile ./server/portmux:FuzzClassify ./server/edge:FuzzForwardedHeaders ./relay/mesh:FuzzDecodeRequest ./relay/mesh:FuzzDecodeReply ./relay/mesh:FuzzDecodeAnnouncement ./relay/mesh:FuzzDecodeManifestAnswer ./server/internal/config:FuzzMeshID ./server/edge:FuzzPreferredEncoding
+FUZZ_TARGETS := ./relay/wire:FuzzDecodeFrame ./relay:FuzzReadsLargeRecords ./relay/wire:FuzzParseSignal ./relay/wire:FuzzParseManifest ./relay/wire:FuzzCleanPath ./cache:FuzzHTTPOriginURL ./cache:FuzzUsableMemory ./server/internal/config:FuzzParseSize ./server/internal/config:FuzzConfigFile ./server/portmux:FuzzClassify ./server/edge:FuzzForwardedHeaders ./relay/mesh:FuzzDecodeRequest ./relay/mesh:FuzzDecodeReply ./relay/mesh:FuzzDecodeAnnouncement ./relay/mesh:FuzzDecodeManifestAnswer ./server/internal/config:FuzzMeshID ./server/edge:FuzzPreferredEncoding
 
 .DEFAULT_GOAL := help
 .PHONY: help run build test test-go test-js test-browser fuzz bench bench-browser bench-micro lint clean

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -14,8 +15,8 @@ import (
 	"github.com/p2pcache/p2pcache/relay/wire"
 )
 
-// newAPI builds the relay's pion API: data channels only, over ICE-TCP on
-// the one listener, passive host candidates only.
+// newAPI builds the relay's pion APIs (two, see apis): data channels only,
+// over ICE-TCP on the one listener, passive host candidates only.
 //
 // What each setting is for:
 //   - TCP network types and one TCPMux: every peer reaches the relay on one
@@ -32,10 +33,12 @@ import (
 //     queued behind a write in progress go out in one syscall; and a peer's
 //     reset of one of its connections reads as its end (resetconn.go), or
 //     pion stops reading the peer's other connections too.
-//   - SCTP tuned for running over TCP (wire.TuneSCTP).
+//   - SCTP tuned for running over TCP (wire.TuneSCTP), and with packets as
+//     large as a frame for peers that read such records
+//     (wire.TuneSCTPLargeRecords).
 //   - the TCPMux's first-STUN timeout: a connection that never sends a STUN
 //     binding request is closed after 5 s, not pion's 30.
-func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, *ice.TCPMuxDefault, error) {
+func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*apis, *ice.TCPMuxDefault, error) {
 	addr, ok := l.Addr().(*net.TCPAddr)
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: ICE listener is %T, want a TCP listener", ErrBadConfig, l.Addr())
@@ -94,10 +97,43 @@ func newAPI(l net.Listener, cfg Config, lf logging.LoggerFactory) (*webrtc.API, 
 		AliveDurationForConnFromStun: 10 * time.Second,
 	})
 	se.SetICETCPMux(mux)
-	api := webrtc.NewAPI(
-		webrtc.WithSettingEngine(se),
-		webrtc.WithMediaEngine(&webrtc.MediaEngine{}),
-		webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
-	)
-	return api, mux, nil
+	build := func(se webrtc.SettingEngine) *webrtc.API {
+		return webrtc.NewAPI(
+			webrtc.WithSettingEngine(se),
+			webrtc.WithMediaEngine(&webrtc.MediaEngine{}),
+			webrtc.WithInterceptorRegistry(&interceptor.Registry{}),
+		)
+	}
+	large := se // the same settings and the same mux, larger SCTP packets
+	wire.TuneSCTPLargeRecords(&large)
+	return &apis{standard: build(se), largeRecords: build(large)}, mux, nil
+}
+
+// apis are the relay's two pion APIs, alike but for the SCTP packet size
+// (relay/wire/sctp.go): packets every browser reads, and packets as large
+// as an ICE-TCP frame for a peer that reads such DTLS records. Both use the
+// one ICE-TCP mux.
+type apis struct {
+	standard     *webrtc.API
+	largeRecords *webrtc.API
+}
+
+// readsLargeRecords reports whether offer comes from a peer that reads DTLS
+// records as large as an ICE-TCP frame: Firefox (its DTLS layer reads 9216
+// bytes; libwebrtc reads 2048, and pion peers built before the larger
+// packets read 1500). Firefox names itself in the offer's origin line,
+// "o=mozilla...THIS_IS_SDPARTA-<version> …" (RFC 8866 §5.2, username
+// field). A peer that lies gets packets it cannot read and a connection
+// that stalls: its own loss.
+func readsLargeRecords(offer string) bool {
+	for line := range strings.Lines(offer) {
+		if rest, ok := strings.CutPrefix(line, "o="); ok {
+			user, _, _ := strings.Cut(rest, " ")
+			return strings.HasPrefix(user, "mozilla...THIS_IS_SDPARTA-")
+		}
+		if strings.HasPrefix(line, "m=") {
+			break // the origin line comes first
+		}
+	}
+	return false
 }

@@ -29,6 +29,7 @@ var (
 	descPeerFetches   = prometheus.NewDesc("p2pcache_peer_fetches_total", "Chunk requests the relay sent to peers, by result.", []string{"result"}, nil)
 	descPeers         = prometheus.NewDesc("p2pcache_peers_connected", "Peers connected (WebSocket open).", nil, nil)
 	descDataChannels  = prometheus.NewDesc("p2pcache_data_channels_open", "Peers with an open WebRTC data channel.", nil, nil)
+	descPeerConns     = prometheus.NewDesc("p2pcache_peer_connections_total", "WebRTC peer connections answered, by the DTLS records their SCTP packets fill: standard (every browser reads them) or large (one ICE-TCP frame, for Firefox).", []string{"records"}, nil)
 	descBans          = prometheus.NewDesc("p2pcache_peer_bans_total", "Peers banned for sending bytes that did not match the manifest.", nil, nil)
 	descCacheBytes    = prometheus.NewDesc("p2pcache_cache_bytes", "Chunk bytes held in the relay's LRU.", nil, nil)
 	descCacheChunks   = prometheus.NewDesc("p2pcache_cache_chunks", "Chunks held in the relay's LRU.", nil, nil)
@@ -52,7 +53,7 @@ var (
 
 func (c relayCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descChunksServed, descOriginFetches, descOriginBytes, descOriginErrors, descOriginRetries, descPeerFetches, descPeers,
-		descDataChannels, descBans, descCacheBytes, descCacheChunks, descEvictions, descBytesSent, descRejected, descHolderIndex,
+		descDataChannels, descPeerConns, descBans, descCacheBytes, descCacheChunks, descEvictions, descBytesSent, descRejected, descHolderIndex,
 		descNegHits, descNegEntries} {
 		ch <- d
 	}
@@ -85,6 +86,9 @@ func (c relayCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descPeers, float64(st.Peers))
 	gauge(descDataChannels, float64(st.DataChannels))
+	for records, n := range st.PeerConnections {
+		counter(descPeerConns, n, records)
+	}
 	counter(descBans, st.Bans)
 	gauge(descCacheBytes, float64(cs.Bytes))
 	gauge(descCacheChunks, float64(cs.Chunks))

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/p2pcache/p2pcache/cache"
@@ -27,7 +26,7 @@ type Relay struct {
 	cache *cache.Cache
 	cfg   Config
 	log   *slog.Logger
-	api   *webrtc.API
+	apis  *apis
 	mux   *ice.TCPMuxDefault
 
 	wg sync.WaitGroup // sessions' teardowns
@@ -88,7 +87,7 @@ func New(c *cache.Cache, iceListener net.Listener, cfg Config) (*Relay, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	api, mux, err := newAPI(iceListener, cfg, slogFactory{cfg.Logger})
+	apis, mux, err := newAPI(iceListener, cfg, slogFactory{cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +95,7 @@ func New(c *cache.Cache, iceListener net.Listener, cfg Config) (*Relay, error) {
 		cache:    c,
 		cfg:      cfg,
 		log:      cfg.Logger,
-		api:      api,
+		apis:     apis,
 		mux:      mux,
 		holders:  newHolders(cfg.MaxHolderEntries, cfg.MaxHolderEntriesPerPeer),
 		rttHist:  newRTTHistogram(),

@@ -149,9 +149,20 @@ func (s *session) onCandidate(c *wire.Candidate) {
 // gathering and sends them all in the SDP (no trickle, no race). ctx is the
 // session's: the data channel's goroutines live as long as it.
 func (s *session) answer(ctx context.Context, offer string) (string, error) {
-	pc, err := s.r.api.NewPeerConnection(webrtc.Configuration{})
+	large := readsLargeRecords(offer)
+	api := s.r.apis.standard
+	if large {
+		api = s.r.apis.largeRecords
+		s.log.Debug("peer reads large DTLS records: SCTP packets of one ICE-TCP frame")
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return "", fmt.Errorf("new peer connection: %w", err)
+	}
+	if large {
+		s.r.stats.peerConnsLarge.Add(1)
+	} else {
+		s.r.stats.peerConnsStandard.Add(1)
 	}
 	if s.isGone() {
 		pc.Close()

@@ -18,6 +18,7 @@ type counters struct {
 	requestErrors                                                      atomic.Uint64
 	peerFetches                                                        [numFetchResults]atomic.Uint64
 	bans, refused, extraChannels                                       atomic.Uint64
+	peerConnsStandard, peerConnsLarge                                  atomic.Uint64
 	pingDrops, badPongs, haveDrops, overloaded, expired, memoryBusy    atomic.Uint64
 }
 
@@ -55,18 +56,22 @@ func (s *session) sent(n int) {
 
 // Stats is a snapshot of the relay's counters.
 type Stats struct {
-	Peers          int    // peers connected now (WebSocket open)
-	DataChannels   int    // of them, with an open data channel
-	Sessions       uint64 // peers accepted since start
-	ChunksBySource map[string]uint64
-	BytesSent      uint64 // chunk and manifest bytes sent to peers
-	Files          uint64 // GET_FILE requests completed
-	BadFrames      uint64 // wire frames that failed to decode
-	BadSignals     uint64 // signaling messages refused
-	Busy           uint64 // requests refused: too many in flight
-	PongDrops      uint64 // PONGs dropped: the peer's control queue was full
-	SlowConsumers  uint64 // peers dropped for not draining their queue
-	RequestErrors  uint64 // requests answered with ERROR
+	Peers        int    // peers connected now (WebSocket open)
+	DataChannels int    // of them, with an open data channel
+	Sessions     uint64 // peers accepted since start
+	// PeerConnections counts the WebRTC peer connections answered since
+	// start, by the DTLS records their SCTP packets fill: "standard" (every
+	// browser reads them) or "large" (one ICE-TCP frame; Firefox).
+	PeerConnections map[string]uint64
+	ChunksBySource  map[string]uint64
+	BytesSent       uint64 // chunk and manifest bytes sent to peers
+	Files           uint64 // GET_FILE requests completed
+	BadFrames       uint64 // wire frames that failed to decode
+	BadSignals      uint64 // signaling messages refused
+	Busy            uint64 // requests refused: too many in flight
+	PongDrops       uint64 // PONGs dropped: the peer's control queue was full
+	SlowConsumers   uint64 // peers dropped for not draining their queue
+	RequestErrors   uint64 // requests answered with ERROR
 	// PeerFetches counts chunk requests to peers by result: ok, timeout,
 	// hash_mismatch, gone.
 	PeerFetches   map[string]uint64
@@ -103,6 +108,7 @@ func (r *Relay) Stats() Stats {
 	hi, hd := r.holders.stats()
 	return Stats{
 		Peers: peers, DataChannels: dcs, Sessions: c.sessions.Load(),
+		PeerConnections: map[string]uint64{"standard": c.peerConnsStandard.Load(), "large": c.peerConnsLarge.Load()},
 		ChunksBySource: map[string]uint64{
 			cache.SourceCache.String():  c.chunksCache.Load(),
 			cache.SourceOrigin.String(): c.chunksOrigin.Load(),

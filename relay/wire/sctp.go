@@ -62,13 +62,36 @@ const (
 // fragment a handshake message, which no handshake of ours reaches.
 const dtlsMTU = receiveMTU - 2
 
-// TuneSCTP applies the SCTP settings for ICE-TCP to se. The relay and the
-// Go peer both use it.
-func TuneSCTP(se *webrtc.SettingEngine) {
+// Large records. libwebrtc's 2048-byte read is the limit only for
+// libwebrtc: Firefox's DTLS layer reads records of up to 9216 bytes
+// (TransportLayerDtls), and its SCTP stack takes packets of any size, so
+// for Firefox the limit is the ICE-TCP frame (nICEr: 8192 bytes). An SCTP
+// packet of sctpMTULarge bytes is a record of at most 8189 bytes with every
+// suite, one record to a frame under dtlsMTU:
+//
+//	AES-GCM            +37 → 8176
+//	ChaCha20-Poly1305  +29 → 8168
+//	AES-256-CBC-SHA1   13 + 16 + ⌈(8139+20+1)/16⌉·16 = 8189 (8140 → 8205)
+//
+// A 64 KiB message is then 9 packets instead of 34, and the browser
+// acknowledges a quarter as many: each acknowledgement costs the relay a
+// read and pion's whole receive path. The relay uses it for peers whose
+// offer says they are Firefox (relay.readsLargeRecords).
+const sctpMTULarge = 8139
+
+// TuneSCTP applies the SCTP settings for ICE-TCP to se: SCTP packets every
+// browser reads (sctpMTU). The relay and the Go peer both use it.
+func TuneSCTP(se *webrtc.SettingEngine) { tuneSCTP(se, sctpMTU) }
+
+// TuneSCTPLargeRecords is TuneSCTP for a peer that reads DTLS records as
+// large as an ICE-TCP frame (Firefox): SCTP packets of sctpMTULarge bytes.
+func TuneSCTPLargeRecords(se *webrtc.SettingEngine) { tuneSCTP(se, sctpMTULarge) }
+
+func tuneSCTP(se *webrtc.SettingEngine, mtu uint32) {
 	se.SetSCTPMinCwnd(sctpMinCwnd)
 	se.SetSCTPCwndCAStep(sctpCwndCAStep)
 	se.SetSCTPMaxReceiveBufferSize(sctpRecvBuffer)
-	se.SetSCTPMTU(sctpMTU)
+	se.SetSCTPMTU(mtu)
 	se.SetReceiveMTU(receiveMTU)
 	se.SetDTLSMTU(dtlsMTU)
 }

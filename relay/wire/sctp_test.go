@@ -99,6 +99,56 @@ func recordSize(t *testing.T, cert tls.Certificate, id dtls.CipherSuiteID, n int
 	return int(sizer.largest.Load())
 }
 
+// TestSCTPMTULargeFitsFrame seals one sctpMTULarge-byte SCTP packet with
+// each suite and checks that its record, alone in its datagram, stays under
+// dtlsMTU (one ICE-TCP frame nICEr reads), and that one byte more does not
+// with at least one suite.
+func TestSCTPMTULargeFitsFrame(t *testing.T) {
+	cert, err := selfsign.GenerateSelfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	overflows := false
+	for _, id := range []dtls.CipherSuiteID{
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		dtls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	} {
+		t.Run(id.String(), func(t *testing.T) {
+			if n := largeRecordSize(t, cert, id, sctpMTULarge); n >= dtlsMTU {
+				t.Errorf("a %d-byte SCTP packet is a %d-byte DTLS record: not under dtlsMTU (%d)", sctpMTULarge, n, dtlsMTU)
+			}
+			if largeRecordSize(t, cert, id, sctpMTULarge+1) >= dtlsMTU {
+				overflows = true
+			}
+		})
+	}
+	if !overflows {
+		t.Errorf("a %d-byte SCTP packet fits every suite: sctpMTULarge is not the largest that does", sctpMTULarge+1)
+	}
+}
+
+// largeRecordSize is recordSize with the relay's DTLS MTU. A record that
+// fits a frame is read back whole (pion's own read buffer is 8192 bytes, so
+// a larger one is only measured).
+func largeRecordSize(t *testing.T, cert tls.Certificate, id dtls.CipherSuiteID, n int) int {
+	t.Helper()
+	client, server, sizer := dtlsPair(t, cert, id, dtlsMTU)
+	if _, err := client.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	size := int(sizer.largest.Load())
+	if size < dtlsMTU {
+		buf := make([]byte, 9216)
+		got, err := server.Read(buf)
+		if err != nil || got != n {
+			t.Fatalf("server read %d bytes, %v; want %d", got, err, n)
+		}
+	}
+	return size
+}
+
 // TestDTLSBatchFitsFrame writes batches of full SCTP packets through the
 // patched dtls Conn.WriteBatch with the relay's DTLS MTU and each cipher
 // suite: every datagram (one ICE-TCP frame) stays under dtlsMTU, four full
