@@ -24,6 +24,7 @@ import (
 
 	"github.com/p2pcache/p2pcache/relay/mesh"
 	"github.com/p2pcache/p2pcache/server/internal/config"
+	"github.com/p2pcache/p2pcache/server/internal/syncbuf"
 )
 
 // The process-level tests of the relay mesh (--nats): real relay
@@ -151,31 +152,14 @@ func buildTool(t *testing.T, dir, name, pkg string) string {
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{}
 	once   sync.Once
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startProc(t *testing.T, name, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "P2PCACHE_") {
 			p.cmd.Env = append(p.cmd.Env, e)

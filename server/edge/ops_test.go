@@ -1,7 +1,6 @@
 package edge_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -21,29 +19,12 @@ import (
 	"github.com/p2pcache/p2pcache/relay"
 	"github.com/p2pcache/p2pcache/relay/peer"
 	"github.com/p2pcache/p2pcache/server/edge"
+	"github.com/p2pcache/p2pcache/server/internal/syncbuf"
 )
-
-// syncBuffer is a log destination safe for the edge's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // memEdge is an edge over a small in-memory origin, driven with
 // App().Test; cfg's Logger is set to log into the returned buffer (JSON).
-func memEdge(t *testing.T, cfg edge.Config) (*edge.Edge, *syncBuffer) {
+func memEdge(t *testing.T, cfg edge.Config) (*edge.Edge, *syncbuf.Buffer) {
 	t.Helper()
 	c, err := cache.New(cache.NewFSOrigin(fstest.MapFS{
 		"hello.txt": {Data: []byte("hello, p2pcache\n")},
@@ -59,7 +40,7 @@ func memEdge(t *testing.T, cfg edge.Config) (*edge.Edge, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	e, err := edge.New(r, c, cfg)
 	if err != nil {
