@@ -153,9 +153,8 @@ export interface FetchOptions {
   /**
    * Resolve as soon as the manifest is known, with a body that streams each
    * chunk once it is verified, in order (a progressive image paints as it
-   * arrives). A chunk failing verification is fetched again; a whole-file
-   * mismatch errors the stream (the last chunk is held back until the
-   * whole file is checked). res.p2pDone resolves with the FetchInfo.
+   * arrives). A chunk failing verification is fetched again (the third
+   * try over HTTP). res.p2pDone resolves with the FetchInfo.
    */
   stream?: boolean;
   /** A byte range: [start, endInclusive] or an HTTP Range header ('bytes=0-99'). Streams a 206 response. */
@@ -300,7 +299,7 @@ export interface AutoloadHandle {
 
 export interface VerifyFailureDetail {
   path: string;
-  /** Chunk index; -1 for the whole file. */
+  /** Chunk index; -1 for a whole file fetched over HTTP. */
   index: number;
   expected: string;
   actual: string;

@@ -1684,10 +1684,16 @@ var Holdings = class {
       return v;
     });
   }
-  /** Keep a verified chunk of manifest m (in memory and in the store); announce it if it was stored. */
+  /**
+   * Keep a verified chunk of manifest m (in memory and in the store);
+   * announce it if it was stored. bytes may be a view of a fetch's result,
+   * which the page then owns: what is kept is a copy of the chunk alone.
+   */
   put(hashHex, bytes, m) {
-    const inMemory = this._lru.set(hashHex, bytes);
     const st = this._store;
+    if (!st && bytes.byteLength > this._lru.maxBytes) return;
+    if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+    const inMemory = this._lru.set(hashHex, bytes);
     if (st) {
       st.putFile(m).then(() => st.put(hashHex, bytes)).catch((e) => this._log("warn", "store: put failed", e));
     }
@@ -2446,12 +2452,12 @@ var FragmentBuffer = class {
   static {
     __name(this, "FragmentBuffer");
   }
-  constructor(total, max = MAX_CHUNK_SIZE) {
+  constructor(total, max = MAX_CHUNK_SIZE, into = null) {
     if (!Number.isInteger(total) || total < 0 || total > max) {
       throw new FrameError("bad_frame", `p2pcache: bad frame: length ${total} not in 0..${max}`);
     }
     this.total = total;
-    this.bytes = new Uint8Array(total);
+    this.bytes = into instanceof Uint8Array && into.length === total ? into : new Uint8Array(total);
     this.received = 0;
     this.fragments = 0;
     this._ranges = [];
@@ -2527,11 +2533,13 @@ var Requests = class {
    * timeoutMs), 'disconnected', 'protocol', 'aborted' or 'closed'. info,
    * if given, is filled in: source (a CHUNK's source bits, 0 when the relay
    * did not say) and transport (the link it went on: 'webrtc-tcp' or 'websocket').
+   * into, if given, is where a CHUNK answer of exactly its length is
+   * reassembled (the result is then into; see FragmentBuffer).
    */
-  async request(frame, expect, signal, info = null) {
+  async request(frame, expect, signal, info = null, into = null) {
     await this._acquireSlot(signal);
     try {
-      return await this._requestNow(frame, expect, signal, info);
+      return await this._requestNow(frame, expect, signal, info, into);
     } finally {
       this._releaseSlot();
     }
@@ -2583,7 +2591,7 @@ var Requests = class {
     if (w) w.resolve();
     else this._slotsUsed--;
   }
-  _requestNow(frame, expect, signal, info) {
+  _requestNow(frame, expect, signal, info, into) {
     const link = this._link();
     if (!link) return Promise.reject(new P2PCacheError("disconnected", "p2pcache: no connection to the relay"));
     if (signal?.aborted) return Promise.reject(abortError(signal));
@@ -2637,7 +2645,9 @@ var Requests = class {
           }
           if (info && f.source) info.source = f.source;
           try {
-            if (!p.buf) p.buf = new FragmentBuffer(f.total, expect === FrameType.CHUNK ? MAX_CHUNK_SIZE : MAX_MANIFEST_LEN);
+            if (!p.buf) {
+              p.buf = expect === FrameType.CHUNK ? new FragmentBuffer(f.total, MAX_CHUNK_SIZE, into) : new FragmentBuffer(f.total, MAX_MANIFEST_LEN);
+            }
             if (p.buf.add(f.offset, f.data, f.total)) {
               p.finish(null, p.buf.bytes);
               return;
@@ -2691,7 +2701,6 @@ async function transferChunks(m, opts) {
   const n = m.chunks.length;
   const first = Math.max(0, opts.first ?? 0);
   const last = Math.min(n - 1, opts.last ?? n - 1);
-  const whole = first === 0 && last === n - 1;
   const base = n === 0 ? 0 : chunkOffset(m, first);
   const end = n === 0 ? 0 : chunkOffset(m, last) + chunkLength(m, last);
   const out = new Uint8Array(end - base);
@@ -2708,14 +2717,18 @@ async function transferChunks(m, opts) {
   const release = /* @__PURE__ */ __name(() => {
     if (!onRelease) return;
     while (nextRelease <= last && done2[nextRelease - first]) {
-      if (whole && nextRelease === last) return;
       const off = chunkOffset(m, nextRelease) - base;
       onRelease(nextRelease, out.subarray(off, off + chunkLength(m, nextRelease)));
       nextRelease++;
     }
   }, "release");
+  const into = /* @__PURE__ */ __name((i) => {
+    const off = chunkOffset(m, i) - base;
+    return out.subarray(off, off + chunkLength(m, i));
+  }, "into");
   const place = /* @__PURE__ */ __name((i, bytes, len, source) => {
-    out.set(bytes, chunkOffset(m, i) - base);
+    const off = chunkOffset(m, i) - base;
+    if (bytes.buffer !== out.buffer || bytes.byteOffset !== out.byteOffset + off) out.set(bytes, off);
     done2[i - first] = 1;
     onChunk({ index: i, length: len, source });
     release();
@@ -2731,9 +2744,9 @@ async function transferChunks(m, opts) {
     let busy = 0;
     for (let attempt = 0; ; ) {
       if (failed) throw failed;
-      let got2;
+      let got;
       try {
-        got2 = await getChunk(i, expected, ctrl.signal, attempt);
+        got = await getChunk(i, expected, ctrl.signal, attempt, into(i));
       } catch (e) {
         if (e?.code === "busy" && busy < busyRetries && !ctrl.signal.aborted) {
           await sleep(backoffDelay(busy++, { base: busyBaseMs, max: 4e3 }), ctrl.signal);
@@ -2741,15 +2754,15 @@ async function transferChunks(m, opts) {
         }
         throw e;
       }
-      const bytes = toBytes(got2.bytes);
+      const bytes = toBytes(got.bytes);
       const actual = bytes.length === len ? await hash(bytes) : `length ${bytes.length}, want ${len}`;
       if (actual === expected) {
         if (failed) throw failed;
-        localPut(expected, bytes, got2.source ?? "relay");
-        place(i, bytes, len, got2.source ?? "relay");
+        localPut(expected, bytes, got.source ?? "relay");
+        place(i, bytes, len, got.source ?? "relay");
         return;
       }
-      onVerifyFailure({ index: i, expected, actual, attempt, source: got2.source ?? "relay" });
+      onVerifyFailure({ index: i, expected, actual, attempt, source: got.source ?? "relay" });
       if (attempt >= verifyRetries) {
         throw new P2PCacheError(
           "verify_failed",
@@ -2785,18 +2798,6 @@ async function transferChunks(m, opts) {
     signal?.removeEventListener("abort", onOuterAbort);
   }
   if (signal?.aborted) throw abortError(signal);
-  if (!whole) return out;
-  const got = await hash(out);
-  if (got !== m.sha256) {
-    onVerifyFailure({ index: -1, expected: m.sha256, actual: got, attempt: 0, source: "file" });
-    throw new P2PCacheError("verify_failed", `p2pcache: ${m.path}: whole-file SHA-256 does not match the manifest`, {
-      path: m.path
-    });
-  }
-  if (onRelease && n > 0) {
-    const off = chunkOffset(m, last);
-    onRelease(last, out.subarray(off, off + chunkLength(m, last)));
-  }
   return out;
 }
 __name(transferChunks, "transferChunks");
@@ -2837,10 +2838,13 @@ var Ladder = class {
     );
     return parseManifest(bytes, path);
   }
-  /** One chunk over frames: { bytes, source, transport } with the source the relay stated (CHUNK flags). */
-  async chunkFramed(path, index, hash, signal) {
+  /**
+   * One chunk over frames: { bytes, source, transport } with the source the
+   * relay stated (CHUNK flags); reassembled in into when given (Requests.request).
+   */
+  async chunkFramed(path, index, hash, signal, into = null) {
     const info = {};
-    const bytes = await this._d.requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info);
+    const bytes = await this._d.requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info, into);
     if (info.source) this._d.stats.sourcesKnown = true;
     return { bytes, source: chunkSourceName(info.source), transport: info.transport };
   }
@@ -2859,7 +2863,7 @@ var Ladder = class {
       holdings.trackFile(m);
       try {
         const bytes = await transferChunks(m, {
-          getChunk: /* @__PURE__ */ __name((index, hash, sig) => this.chunkFramed(path, index, hash, sig), "getChunk"),
+          getChunk: /* @__PURE__ */ __name((index, hash, sig, _attempt, into) => this.chunkFramed(path, index, hash, sig, into), "getChunk"),
           localGet: /* @__PURE__ */ __name((h) => holdings.get(h), "localGet"),
           localPut: /* @__PURE__ */ __name((h, b) => holdings.put(h, b, m), "localPut"),
           onChunk: /* @__PURE__ */ __name(({ index, length, source }) => {
@@ -3726,7 +3730,8 @@ var Streamer = class {
    * { manifest, bytes, info } when the body is complete (bytes: the span
    * fetched) and rejects with the error that ended it. opts: signal,
    * onProgress, range ([start, endInclusive] or an HTTP Range header
-   * string).
+   * string), buffered (the caller reads done's bytes, not the body: the
+   * body gets no copy of them and ends empty when done resolves).
    */
   async open(path, opts = {}) {
     const d = this._d;
@@ -3796,7 +3801,7 @@ var Streamer = class {
     const done2 = transferChunks(m, {
       first,
       last,
-      getChunk: /* @__PURE__ */ __name((i, hash, sig, attempt) => this._chunk(fst, spans, path, i, hash, sig, attempt), "getChunk"),
+      getChunk: /* @__PURE__ */ __name((i, hash, sig, attempt, into) => this._chunk(fst, spans, path, i, hash, sig, attempt, into), "getChunk"),
       localGet: /* @__PURE__ */ __name((h) => d.holdings.get(h), "localGet"),
       localPut: /* @__PURE__ */ __name((h, b) => d.holdings.put(h, b, m), "localPut"),
       onChunk: /* @__PURE__ */ __name(({ index, length, source }) => {
@@ -3807,7 +3812,7 @@ var Streamer = class {
         }
         progress(opts.onProgress, { path, loaded: fst.loaded, total: hi - lo, index, source: fst.sources.get(index) }, d.log);
       }, "onChunk"),
-      onRelease: /* @__PURE__ */ __name((i, bytes) => {
+      onRelease: opts.buffered ? null : (i, bytes) => {
         const off = chunkOffset(m, i);
         const a = Math.max(lo, off) - off;
         const b = Math.min(hi, off + bytes.length) - off;
@@ -3815,7 +3820,7 @@ var Streamer = class {
           controller.enqueue(bytes.slice(a, b));
         } catch {
         }
-      }, "onRelease"),
+      },
       onVerifyFailure: /* @__PURE__ */ __name((info) => d.onVerifyFailure(path, fst, info), "onVerifyFailure"),
       maxInFlight: d.maxInFlight,
       verifyRetries: 2,
@@ -3871,11 +3876,11 @@ var Streamer = class {
     return d.http.manifest(path, signal);
   }
   /** One chunk by the per-chunk ladder: frames if a link is up (and they have not failed for this file), else HTTP. */
-  async _chunk(fst, spans, path, i, hash, signal, attempt) {
+  async _chunk(fst, spans, path, i, hash, signal, attempt, into) {
     const d = this._d;
     if (attempt < 2 && !fst.framesBroken && d.link()) {
       try {
-        const got = await d.chunkFramed(path, i, hash, signal);
+        const got = await d.chunkFramed(path, i, hash, signal, into);
         if (got.transport === "webrtc-tcp" || !fst.transport || fst.transport === "http") fst.transport = got.transport ?? fst.transport;
         return got;
       } catch (e) {
@@ -4155,7 +4160,7 @@ var Client = class extends EventTargetBase {
       awaitLink: /* @__PURE__ */ __name((ms, signal) => this._allowWS && this._conn.hopeful ? this._conn.awaitLink(ms, signal) : null, "awaitLink"),
       linkWaitMs: o.linkWaitMs ?? (o.serviceWorker ? LINK_WAIT_MS : 0),
       manifestFramed: /* @__PURE__ */ __name((path, signal) => this._ladder.manifestFramed(path, signal), "manifestFramed"),
-      chunkFramed: /* @__PURE__ */ __name((path, i, hash, signal) => this._ladder.chunkFramed(path, i, hash, signal), "chunkFramed"),
+      chunkFramed: /* @__PURE__ */ __name((path, i, hash, signal, into) => this._ladder.chunkFramed(path, i, hash, signal, into), "chunkFramed"),
       http: this._http,
       holdings: this._holdings,
       stats: this._stats,
@@ -4274,8 +4279,9 @@ var Client = class extends EventTargetBase {
    * Streamer counted it in stats).
    */
   async _fetchStreamed(clean, opts) {
-    const { response, done: done2 } = await this._streamer.open(clean, opts);
-    if (opts.stream || opts.range) return response;
+    const buffered = !opts.stream && !opts.range;
+    const { response, done: done2 } = await this._streamer.open(clean, buffered ? { ...opts, buffered } : opts);
+    if (!buffered) return response;
     const { manifest, bytes, info } = await done2;
     return streamedResponse(manifest, bytes, info);
   }

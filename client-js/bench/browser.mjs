@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // The browser bench: what a user's tab gets. N headless tabs of Chromium
 // and of Firefox ESR fetch the same workload from one relay three ways, in
-// the same run, interleaved rep by rep:
+// the same run, interleaved rep by rep (each rep starting with the next
+// mode), after --warmup uncounted passes of each mode in the same tabs (a
+// tab's first pass pays one-time costs, which would fall on whichever mode
+// ran first):
 //
 //   webrtc  the SDK over its data channel on ICE-TCP (transport must be
 //           webrtc-tcp), connected with peerCacheBytes 0, storeBytes 0 and
 //           serve false: no tab cache, no store, every fetch crosses the
-//           wire; every chunk and every file verified by the SDK
+//           wire; every chunk verified by the SDK
 //   http    plain fetch('/files/…', { cache: 'no-store' }) from the same tabs
 //   https   the same against a second relay process serving HTTPS (a fresh
 //           self-signed certificate, --tls-cert), same flags, same files
@@ -37,7 +40,7 @@
 // /usr/bin/firefox-esr with client-js/node_modules, and openssl for HTTPS.
 //
 // Usage: node bench/browser.mjs [--files DIR] [--tabs 1,4]
-//          [--browsers chromium,firefox] [--reps 2] [--https on|off]
+//          [--browsers chromium,firefox] [--reps 2] [--warmup 1] [--https on|off]
 //          [--json FILE] [--txt FILE] [--max-in-flight N]
 // Each flag is also an environment variable BENCH_<NAME> (BENCH_TABS=1,4).
 // --max-in-flight sets the SDK's chunks in flight per fetch (default 8).
@@ -63,12 +66,14 @@ const REPO = resolve(HERE, '../..');
 const PHOTO_BYTES = 5e6;
 /** BENCH_THREADS=1: print the browsers' busiest threads per phase (where their CPU goes). */
 const THREADS = process.env.BENCH_THREADS === '1';
+/** BENCH_PROFILE=1: print the Chromium tabs' JavaScript CPU profile per phase (top functions by self time). */
+const PROFILE = process.env.BENCH_PROFILE === '1';
 
 // -- options ------------------------------------------------------------------------
 
 function usage(msg) {
   if (msg) console.error(`bench-browser: ${msg}`);
-  console.error('usage: node bench/browser.mjs [--files DIR] [--tabs 1,4] [--browsers chromium,firefox] [--reps 2] [--https on|off] [--json FILE] [--txt FILE] [--max-in-flight N]');
+  console.error('usage: node bench/browser.mjs [--files DIR] [--tabs 1,4] [--browsers chromium,firefox] [--reps 2] [--warmup 1] [--https on|off] [--json FILE] [--txt FILE] [--max-in-flight N]');
   process.exit(2);
 }
 
@@ -78,6 +83,7 @@ function parseOptions(argv) {
     tabs: process.env.BENCH_TABS ?? '1,4',
     browsers: process.env.BENCH_BROWSERS ?? 'chromium,firefox',
     reps: process.env.BENCH_REPS ?? '2',
+    warmup: process.env.BENCH_WARMUP ?? '1',
     https: process.env.BENCH_HTTPS ?? 'on',
     json: process.env.BENCH_JSON ?? join(REPO, 'bench/out/browser.json'),
     txt: process.env.BENCH_TXT ?? join(REPO, 'bench/out/browser.txt'),
@@ -98,11 +104,13 @@ function parseOptions(argv) {
   const browsers = o.browsers.split(',').map((s) => s.trim()).filter(Boolean);
   if (!browsers.length || browsers.some((b) => b !== 'chromium' && b !== 'firefox')) usage('--browsers: chromium, firefox or both');
   if (!['on', 'off'].includes(o.https)) usage('--https: on or off');
+  if (!/^\d+$/.test(String(o.warmup))) usage('--warmup: a whole number of passes (0: none)');
   return {
     files: o.files ? resolve(o.files) : null,
     tabs: ints(o.tabs, 'tabs'),
     browsers,
     reps: ints(o.reps, 'reps')[0],
+    warmup: Number(o.warmup),
     https: o.https === 'on',
     json: o.json,
     txt: o.txt,
@@ -384,16 +392,60 @@ function pass(page, mode, files) {
   );
 }
 
+/** BENCH_PROFILE: a CDP sampling profiler on a Chromium tab (null elsewhere). */
+async function startProfile(page) {
+  if (typeof page.context !== 'function' || typeof page.context().newCDPSession !== 'function') return null;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+/** BENCH_PROFILE: stop the profilers and print the top functions by self time, summed over the tabs. */
+async function printProfile(mode, profilers) {
+  const self = new Map();
+  let total = 0;
+  for (const cdp of profilers) {
+    if (!cdp) continue;
+    const { profile } = await cdp.send('Profiler.stop');
+    await cdp.detach();
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const dt = profile.timeDeltas;
+    for (let i = 0; i < profile.samples.length; i++) {
+      const n = byId.get(profile.samples[i]);
+      const f = n.callFrame;
+      const key = `${f.functionName || '(anonymous)'} ${f.url ? basename(f.url) + ':' + (f.lineNumber + 1) : ''}`.trim();
+      const us = dt[i + 1] ?? 0;
+      total += us;
+      self.set(key, (self.get(key) ?? 0) + us);
+    }
+  }
+  if (!total) return;
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 18);
+  process.stderr.write(`    ${mode} JS profile (self ms of ${(total / 1e3).toFixed(0)} ms sampled):\n`);
+  for (const [k, us] of top) process.stderr.write(`      ${(us / 1e3).toFixed(1).padStart(8)}  ${k}\n`);
+}
+
+/** xs rotated left by r (the order of the modes in rep r). */
+function rotate(xs, r) {
+  const k = r % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}
+
 /** One phase: every tab runs a pass at once; the relay's CPU around it. Throws on any wrong byte or transport. */
-async function phase(tabs, mode, files, relayPid) {
+async function phase(tabs, mode, files, relayPid, { warmup = false } = {}) {
   const bySha = new Map(files.map((f) => [f.path, f]));
   const skip = new Set(relayPids);
   const cpu0 = relayPid ? cpuMs(relayPid) : null;
   const m0 = machineMs();
   const b0 = treeMs(process.pid, skip);
-  const th0 = THREADS ? threadsMs(process.pid, skip) : null;
+  const threads = THREADS && !warmup;
+  const th0 = threads ? threadsMs(process.pid, skip) : null;
+  const profilers = PROFILE && !warmup ? await Promise.all(tabs.map((tab) => startProfile(tab.page))) : [];
   const runs = await Promise.all(tabs.map((tab) => pass(tab.page, mode, files)));
-  const th1 = THREADS ? threadsMs(process.pid, skip) : null;
+  if (profilers.length) await printProfile(mode, profilers);
+  const th1 = threads ? threadsMs(process.pid, skip) : null;
   const b1 = treeMs(process.pid, skip);
   const m1 = machineMs();
   const cpu1 = relayPid ? cpuMs(relayPid) : null;
@@ -412,7 +464,7 @@ async function phase(tabs, mode, files, relayPid) {
   }
   if (errors.length) throw new Error(`${mode}: ${errors.slice(0, 8).join('; ')}${errors.length > 8 ? ` (+${errors.length - 8})` : ''}`);
   const bytes = runs.reduce((n, r) => n + r.fetches.reduce((m, f) => m + f.bytes, 0), 0);
-  if (THREADS) {
+  if (threads) {
     const top = [...th1].map(([k, v]) => [k, v - (th0.get(k) ?? 0)]).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, 10);
     process.stderr.write(`    ${mode} threads, CPU ms/MB: ${top.map(([k, v]) => `${k} ${(v / (bytes / 1e6)).toFixed(1)}`).join(', ')}\n`);
   }
@@ -490,8 +542,17 @@ async function run(o) {
       for (let i = 0; i < n; i++) rtcTabs.push(await openTab(browser, plain, true, o.maxInFlight));
       if (secure) for (let i = 0; i < n; i++) tlsTabs.push(await openTab(browser, secure, false));
       const reps = Object.fromEntries(modes.map((m) => [m, []]));
+      // warm-up, not counted: a tab's first pass pays one-time costs (the
+      // JIT, the allocator mapping and faulting in fresh memory) that fell
+      // on whichever mode ran first: 25.7 MB/s for plain HTTP first in a
+      // fresh Chromium tab against 36.7 warm, and likewise for WebRTC
+      for (let w = 0; w < o.warmup; w++) {
+        for (const m of modes) await phase(m === 'https' ? tlsTabs : rtcTabs, m, files, null, { warmup: true });
+      }
       for (let r = 0; r < o.reps; r++) {
-        for (const m of modes) {
+        // each rep starts with another mode: whatever the phase before it
+        // leaves (the browser's allocator, caches) falls on each in turn
+        for (const m of rotate(modes, r)) {
           const tabs = m === 'https' ? tlsTabs : rtcTabs;
           reps[m].push(await phase(tabs, m, files, (m === 'https' ? secure : plain).pid));
           process.stderr.write(`  ${name} ×${n} rep ${r + 1} ${m}: ${(reps[m].at(-1).bytes / 1e3 / reps[m].at(-1).wallMs).toFixed(1)} MB/s\n`);
@@ -519,6 +580,7 @@ async function run(o) {
       workload_mb: round(total / 1e6, 2),
       photo: { path: photo.path, mb: round(photo.size / 1e6, 2) },
       reps: o.reps,
+      warmup: o.warmup,
       cpus: cpus().length,
       relay: `${bin} --cache-size 1GiB (warm: every file fetched once before the phases)`,
       sdk: { peerCacheBytes: 0, storeBytes: 0, serve: false, ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}) },
@@ -533,7 +595,7 @@ function table(report) {
   const m = report.meta;
   const lines = [
     `p2pcache browser bench — ${m.date}`,
-    `workload: ${m.file_count} files, ${m.workload_mb} MB (${m.files}); photo ${m.photo.path} ${m.photo.mb} MB; ${m.reps} reps; ${m.cpus} CPUs`,
+    `workload: ${m.file_count} files, ${m.workload_mb} MB (${m.files}); photo ${m.photo.path} ${m.photo.mb} MB; ${m.reps} reps after ${m.warmup ?? 0} warm-up pass(es) of each mode; ${m.cpus} CPUs`,
     ...Object.entries(m.browsers).map(([b, ua]) => `${b}: ${ua}`),
     'MB/s: goodput of all tabs; photo MB/s: one fetch of the photo (median); relay/browser ms/MB: CPU (utime+stime) of the relay process / of the browser\'s processes per MB; busy %: the whole machine\'s CPU busy in the phase',
     '',

@@ -193,7 +193,7 @@ export class Client extends EventTargetBase {
       awaitLink: (ms, signal) => (this._allowWS && this._conn.hopeful ? this._conn.awaitLink(ms, signal) : null),
       linkWaitMs: o.linkWaitMs ?? (o.serviceWorker ? LINK_WAIT_MS : 0),
       manifestFramed: (path, signal) => this._ladder.manifestFramed(path, signal),
-      chunkFramed: (path, i, hash, signal) => this._ladder.chunkFramed(path, i, hash, signal),
+      chunkFramed: (path, i, hash, signal, into) => this._ladder.chunkFramed(path, i, hash, signal, into),
       http: this._http,
       holdings: this._holdings,
       stats: this._stats,
@@ -327,8 +327,9 @@ export class Client extends EventTargetBase {
    * Streamer counted it in stats).
    */
   async _fetchStreamed(clean, opts) {
-    const { response, done } = await this._streamer.open(clean, opts);
-    if (opts.stream || opts.range) return response;
+    const buffered = !opts.stream && !opts.range;
+    const { response, done } = await this._streamer.open(clean, buffered ? { ...opts, buffered } : opts);
+    if (!buffered) return response;
     const { manifest, bytes, info } = await done;
     return streamedResponse(manifest, bytes, info);
   }

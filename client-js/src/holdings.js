@@ -79,10 +79,16 @@ export class Holdings {
     });
   }
 
-  /** Keep a verified chunk of manifest m (in memory and in the store); announce it if it was stored. */
+  /**
+   * Keep a verified chunk of manifest m (in memory and in the store);
+   * announce it if it was stored. bytes may be a view of a fetch's result,
+   * which the page then owns: what is kept is a copy of the chunk alone.
+   */
   put(hashHex, bytes, m) {
-    const inMemory = this._lru.set(hashHex, bytes);
     const st = this._store;
+    if (!st && bytes.byteLength > this._lru.maxBytes) return; // nothing would keep it
+    if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+    const inMemory = this._lru.set(hashHex, bytes);
     if (st) {
       st.putFile(m)
         .then(() => st.put(hashHex, bytes))

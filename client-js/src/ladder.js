@@ -58,10 +58,13 @@ export class Ladder {
     return parseManifest(bytes, path);
   }
 
-  /** One chunk over frames: { bytes, source, transport } with the source the relay stated (CHUNK flags). */
-  async chunkFramed(path, index, hash, signal) {
+  /**
+   * One chunk over frames: { bytes, source, transport } with the source the
+   * relay stated (CHUNK flags); reassembled in into when given (Requests.request).
+   */
+  async chunkFramed(path, index, hash, signal, into = null) {
     const info = {};
-    const bytes = await this._d.requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info);
+    const bytes = await this._d.requests.request({ type: FrameType.GET_CHUNK, index, hash, path }, FrameType.CHUNK, signal, info, into);
     if (info.source) this._d.stats.sourcesKnown = true;
     return { bytes, source: chunkSourceName(info.source), transport: info.transport };
   }
@@ -81,7 +84,7 @@ export class Ladder {
       holdings.trackFile(m);
       try {
         const bytes = await transferChunks(m, {
-          getChunk: (index, hash, sig) => this.chunkFramed(path, index, hash, sig),
+          getChunk: (index, hash, sig, _attempt, into) => this.chunkFramed(path, index, hash, sig, into),
           localGet: (h) => holdings.get(h),
           localPut: (h, b) => holdings.put(h, b, m),
           onChunk: ({ index, length, source }) => {

@@ -47,11 +47,13 @@ export class Requests {
    * timeoutMs), 'disconnected', 'protocol', 'aborted' or 'closed'. info,
    * if given, is filled in: source (a CHUNK's source bits, 0 when the relay
    * did not say) and transport (the link it went on: 'webrtc-tcp' or 'websocket').
+   * into, if given, is where a CHUNK answer of exactly its length is
+   * reassembled (the result is then into; see FragmentBuffer).
    */
-  async request(frame, expect, signal, info = null) {
+  async request(frame, expect, signal, info = null, into = null) {
     await this._acquireSlot(signal);
     try {
-      return await this._requestNow(frame, expect, signal, info);
+      return await this._requestNow(frame, expect, signal, info, into);
     } finally {
       this._releaseSlot();
     }
@@ -110,7 +112,7 @@ export class Requests {
     else this._slotsUsed--;
   }
 
-  _requestNow(frame, expect, signal, info) {
+  _requestNow(frame, expect, signal, info, into) {
     const link = this._link();
     if (!link) return Promise.reject(new P2PCacheError('disconnected', 'p2pcache: no connection to the relay'));
     if (signal?.aborted) return Promise.reject(abortError(signal));
@@ -164,7 +166,9 @@ export class Requests {
           }
           if (info && f.source) info.source = f.source;
           try {
-            if (!p.buf) p.buf = new FragmentBuffer(f.total, expect === FrameType.CHUNK ? MAX_CHUNK_SIZE : MAX_MANIFEST_LEN);
+            if (!p.buf) {
+              p.buf = expect === FrameType.CHUNK ? new FragmentBuffer(f.total, MAX_CHUNK_SIZE, into) : new FragmentBuffer(f.total, MAX_MANIFEST_LEN);
+            }
             if (p.buf.add(f.offset, f.data, f.total)) {
               p.finish(null, p.buf.bytes);
               return;

@@ -10,9 +10,8 @@
 // Chunks failing over frames for a reason other than a lost link (a
 // protocol error, origin trouble) make the rest of the file go over HTTP;
 // a chunk that fails verification twice is fetched a third time over
-// HTTP. Every chunk is checked against the manifest whatever its rung;
-// the whole file is checked too, and the last chunk is held back until it
-// passes: a whole-file mismatch errors the stream, never ends it cleanly.
+// HTTP. Every chunk is checked against the manifest whatever its rung, and
+// that is the whole check (transfer.js: the chunk hashes cover every byte).
 
 import { P2PCacheError, abortError, closedError } from './errors.js';
 import { progress } from './log.js';
@@ -131,7 +130,7 @@ class HttpSpans {
  *   awaitLink(ms, signal)           a link within ms if a connection is being made, else null
  *   linkWaitMs                      how long a fetch waits for a link being made (0: not at all)
  *   manifestFramed(path, signal)    the manifest over frames
- *   chunkFramed(path, i, hash, signal) → { bytes, source }   one chunk over frames
+ *   chunkFramed(path, i, hash, signal, into) → { bytes, source }   one chunk over frames
  *   http                            the HttpFallback (manifest(), range(), freshURL())
  *   holdings                        the peer role's chunks (get, put, trackFile, fileComplete)
  *   stats                           the client's counters (bySource, files, bytes)
@@ -150,7 +149,8 @@ export class Streamer {
    * { manifest, bytes, info } when the body is complete (bytes: the span
    * fetched) and rejects with the error that ended it. opts: signal,
    * onProgress, range ([start, endInclusive] or an HTTP Range header
-   * string).
+   * string), buffered (the caller reads done's bytes, not the body: the
+   * body gets no copy of them and ends empty when done resolves).
    */
   async open(path, opts = {}) {
     const d = this._d;
@@ -222,7 +222,7 @@ export class Streamer {
     const done = transferChunks(m, {
       first,
       last,
-      getChunk: (i, hash, sig, attempt) => this._chunk(fst, spans, path, i, hash, sig, attempt),
+      getChunk: (i, hash, sig, attempt, into) => this._chunk(fst, spans, path, i, hash, sig, attempt, into),
       localGet: (h) => d.holdings.get(h),
       localPut: (h, b) => d.holdings.put(h, b, m),
       onChunk: ({ index, length, source }) => {
@@ -233,7 +233,7 @@ export class Streamer {
         }
         progress(opts.onProgress, { path, loaded: fst.loaded, total: hi - lo, index, source: fst.sources.get(index) }, d.log);
       },
-      onRelease: (i, bytes) => {
+      onRelease: opts.buffered ? null : (i, bytes) => {
         const off = chunkOffset(m, i);
         const a = Math.max(lo, off) - off;
         const b = Math.min(hi, off + bytes.length) - off;
@@ -300,11 +300,11 @@ export class Streamer {
   }
 
   /** One chunk by the per-chunk ladder: frames if a link is up (and they have not failed for this file), else HTTP. */
-  async _chunk(fst, spans, path, i, hash, signal, attempt) {
+  async _chunk(fst, spans, path, i, hash, signal, attempt, into) {
     const d = this._d;
     if (attempt < 2 && !fst.framesBroken && d.link()) {
       try {
-        const got = await d.chunkFramed(path, i, hash, signal);
+        const got = await d.chunkFramed(path, i, hash, signal, into);
         if (got.transport === 'webrtc-tcp' || !fst.transport || fst.transport === 'http') fst.transport = got.transport ?? fst.transport;
         return got;
       } catch (e) {

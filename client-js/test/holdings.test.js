@@ -35,6 +35,20 @@ function setup(opts = {}) {
   return { h, link, setMax: (n) => (maxMessageSize = n), setHaveLink: (l) => (haveLink = l) };
 }
 
+test('put keeps a copy of the chunk alone when given a view of a larger buffer (a fetch result)', () => {
+  const { h } = setup();
+  const result = FILE.slice();
+  h.put(M.chunks[1], result.subarray(65536, 2 * 65536), M);
+  result.fill(0); // the page owns the result
+  const kept = h.get(M.chunks[1]);
+  assert.equal(kept.byteLength, 65536);
+  assert.equal(kept.buffer.byteLength, 65536, 'not a view of the result');
+  assert.deepEqual(kept, chunk(1));
+  const whole = chunk(0);
+  h.put(M.chunks[0], whole, M);
+  assert.equal(h.get(M.chunks[0]), whole, 'a buffer of its own is kept as is');
+});
+
 test('a held chunk is served in frames that fit the relay’s maxMessageSize', () => {
   const { h, setMax } = setup();
   h.put(M.chunks[0], chunk(0), M);

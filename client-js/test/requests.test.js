@@ -49,6 +49,25 @@ test('an answer in fragments, in any order, resolves with the whole', async () =
   r.onFrame(chunkFrame(req.f.id, 2, 4, 0, [9, 9])); // late: dropped
 });
 
+test('a CHUNK is reassembled in into when its length matches, in a buffer of its own otherwise', async () => {
+  const { r, link } = setup();
+  const file = new Uint8Array(10);
+  const into = file.subarray(4, 8);
+  const a = r.request({ type: FrameType.GET_CHUNK, index: 0, hash: 'ab'.repeat(32), path: 'a' }, FrameType.CHUNK, null, null, into);
+  const b = r.request({ type: FrameType.GET_CHUNK, index: 1, hash: 'ab'.repeat(32), path: 'a' }, FrameType.CHUNK, null, null, file.subarray(0, 3));
+  await Promise.resolve();
+  const [ida, idb] = link.sent.map((s) => s.f.id);
+  r.onFrame(chunkFrame(ida, 0, 4, 2, [7, 8]));
+  r.onFrame(chunkFrame(ida, 0, 4, 0, [5, 6]));
+  r.onFrame(chunkFrame(idb, 1, 2, 0, [1, 2])); // 2 bytes, into has 3: not used
+  const got = await a;
+  assert.equal(got, into, 'the answer is into itself');
+  assert.deepEqual([...file], [0, 0, 0, 0, 5, 6, 7, 8, 0, 0]);
+  const other = await b;
+  assert.notEqual(other.buffer, file.buffer);
+  assert.deepEqual([...other], [1, 2]);
+});
+
 test('ERROR rejects with the remote code; a wrong answer is a protocol error and is cancelled', async () => {
   const { r, link } = setup();
   const a = r.request({ type: FrameType.GET_MANIFEST, path: 'x.jpg' }, FrameType.MANIFEST);
