@@ -45,6 +45,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	setMemoryLimit(s, cfg.CacheSize, log)
+	stopProcs := startProcs(cfg.Procs, log)
+	defer stopProcs()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	side := startSideServers(socks, s, cfg, log)

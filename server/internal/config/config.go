@@ -51,6 +51,7 @@ type Config struct {
 	MaxPeersPerIP        int            // connected peers at most per client (IPv4 address, IPv6 /64)
 	HTTPRate             float64        // /files and /manifest requests per second per client (burst: twice that)
 	MaxMemory            int64          // process memory budget, bytes; 0: auto (cache.DefaultMemoryLimit)
+	Procs                int            // GOMAXPROCS; 0: auto (server/internal/procs sizes it to the load)
 	NegativeTTL          time.Duration  // how long an origin's "not found" is remembered; 0: not at all
 	AllowDotfiles        bool           // a directory origin serves paths with a segment starting with "."
 	DebugAddrAllowPublic bool           // --debug-addr may be a non-loopback address

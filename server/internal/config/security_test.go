@@ -78,6 +78,20 @@ func TestSecuritySettings(t *testing.T) {
 		{name: "bad max memory", args: []string{"--max-memory", "plenty"}, wantErr: "--max-memory: \"plenty\": no number (or auto)"},
 		{name: "zero max memory", args: []string{"--max-memory", "0"}, wantErr: "want a positive size or auto"},
 		{name: "cache not below max memory", args: []string{"--max-memory", "256MiB"}, wantErr: "--cache-size 256MiB must be less than two thirds of --max-memory 256MiB"},
+		{name: "procs", args: []string{"--procs", "3"},
+			check: func(t *testing.T, c Config) {
+				if c.Procs != 3 {
+					t.Errorf("procs %d", c.Procs)
+				}
+			}},
+		{name: "procs auto", file: "\nprocs: Auto\n",
+			check: func(t *testing.T, c Config) {
+				if c.Procs != 0 {
+					t.Errorf("procs %d, want 0 (auto)", c.Procs)
+				}
+			}},
+		{name: "zero procs", args: []string{"--procs", "0"}, wantErr: "--procs \"0\": want a whole number ≥ 1 or auto"},
+		{name: "bad procs env", env: map[string]string{"P2PCACHE_PROCS": "many"}, wantErr: "want a whole number ≥ 1 or auto (from $P2PCACHE_PROCS)"},
 		{name: "negative ttl off", args: []string{"--negative-ttl", "0"},
 			check: func(t *testing.T, c Config) {
 				if c.NegativeTTL != 0 {

@@ -82,6 +82,8 @@ func (c *Config) settings() []setting {
 			&cidrListValue{p: &c.TrustedProxies}},
 		{"max-memory", "memory budget of the process, human units, or auto (half the machine's or the cgroup's memory): the chunk cache plus what peers and manifest builds may hold; past it new peers get 503 and transfers wait",
 			&memoryValue{p: &c.MaxMemory}},
+		{"procs", "CPU cores the relay runs Go code on (GOMAXPROCS), or auto: as few as keep up with its load, from 1 up to the machine's or the cgroup's cores (fewer idle cores, fewer thread wake-ups per packet); GOMAXPROCS in the environment wins",
+			&procsValue{p: &c.Procs}},
 		{"negative-ttl", "how long an origin's \"not found\" is remembered (each missing path asks the origin once per this); 0 to ask every time",
 			&durationValue{p: &c.NegativeTTL, want: "a duration like 10s, or 0"}},
 		{"allow-dotfiles", "a directory origin serves paths with a segment starting with \".\" (.env, .git/config); off: they are not found (on/off)",

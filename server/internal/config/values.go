@@ -221,6 +221,33 @@ func (v *intValue) Set(s string) error {
 func (v *intValue) String() string { return strconv.Itoa(*v.p) }
 func (v *intValue) kind() string   { return "int" }
 
+// procsValue is a positive number of Ps, or auto (0).
+type procsValue struct {
+	base
+	p *int
+}
+
+func (v *procsValue) Set(s string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "auto") {
+		*v.p = 0
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 {
+		return v.errorf(" %q: want a whole number ≥ 1 or auto", s)
+	}
+	*v.p = n
+	return nil
+}
+
+func (v *procsValue) String() string {
+	if *v.p == 0 {
+		return "auto"
+	}
+	return strconv.Itoa(*v.p)
+}
+func (v *procsValue) kind() string { return "int" }
+
 // rateValue is a positive number, at most a million.
 type rateValue struct {
 	base
