@@ -24,8 +24,9 @@
 //
 //   - u ≥ Up·n (default 0.9): the Ps are busy nine tenths of the time, the
 //     relay is short of cores: double n, at most Max;
-//   - u < Down·(n−1) (default 0.5) for HoldDown intervals in a row (5):
-//     one P fewer would still be half idle: n−1, at least Min;
+//   - u < Down·(n−1) (default 0.75) for HoldDown intervals in a row (5):
+//     the load would keep one P fewer at most three quarters busy: n−1,
+//     at least Min;
 //   - otherwise keep n.
 //
 // Doubling up and stepping down one at a time, after a hold, keeps a
@@ -55,7 +56,7 @@ type Config struct {
 	Max      int           // most Ps (default: GOMAXPROCS when New runs)
 	Interval time.Duration // how often the load is read (default 1s)
 	Up       float64       // double n when the process used ≥ Up·n cores (default 0.9)
-	Down     float64       // n−1 when it used < Down·(n−1) cores … (default 0.5)
+	Down     float64       // n−1 when it used < Down·(n−1) cores … (default 0.75)
 	HoldDown int           // … for this many intervals in a row (default 5)
 }
 
@@ -76,7 +77,7 @@ func (c Config) withDefaults() Config {
 		c.Up = 0.9
 	}
 	if c.Down <= 0 {
-		c.Down = 0.5
+		c.Down = 0.75
 	}
 	if c.HoldDown < 1 {
 		c.HoldDown = 5

@@ -49,7 +49,7 @@ func TestDecide(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	c := Config{}.withDefaults()
-	if c.Min != 1 || c.Max != runtime.GOMAXPROCS(0) || c.Interval != time.Second || c.Up != 0.9 || c.Down != 0.5 || c.HoldDown != 5 {
+	if c.Min != 1 || c.Max != runtime.GOMAXPROCS(0) || c.Interval != time.Second || c.Up != 0.9 || c.Down != 0.75 || c.HoldDown != 5 {
 		t.Errorf("defaults %+v", c)
 	}
 	if c := (Config{Min: 4, Max: 2}).withDefaults(); c.Max != 4 {
