@@ -175,7 +175,8 @@ func TestRoutesToFastestHolder(t *testing.T) {
 	fast := after[0] - before[0]
 	t.Logf("chunks served by holders (5/40/120 ms): %d / %d / %d", fast, after[1]-before[1], after[2]-before[2])
 	if total < 40 || float64(fast) < 0.9*float64(total) {
-		t.Errorf("fastest holder served %d of %d peer chunks, want ≥ 90%%", fast, total)
+		t.Errorf("fastest holder served %d of %d peer chunks, want ≥ 90%%; the ranking's inputs after:\n%s",
+			fast, total, strings.Join(relay.RankStateForTest(tr.relay, wire.MaxChunkSize), "\n"))
 	}
 
 	// The fastest leaves after its 10th chunk of the next fetch.

@@ -244,7 +244,7 @@ func (s *session) pullChunk(ctx context.Context, m *wire.Manifest, i int) ([]byt
 	select {
 	case <-p.done:
 		if p.err == nil {
-			u.tput.observe(n, time.Since(start), s.live.rtt.Get().SRTT)
+			u.tput.observe(n, time.Since(start), s.live.rtt.Get().Min)
 		}
 		return p.buf, p.err
 	case <-ctx.Done():
@@ -288,14 +288,16 @@ func (u *uploadSource) reserve(ctx context.Context, n int) error {
 }
 
 // throughput is a smoothed estimate of a peer's upload rate, from the
-// pulls it completed: bytes over the time beyond one round trip.
+// pulls it completed: bytes over the time beyond one round trip (the
+// peer's recent minimum RTT: its latency without queueing, which is the
+// transfer time this measures).
 type throughput struct {
 	mu  sync.Mutex // guards bps
 	bps float64
 }
 
-func (t *throughput) observe(n int, took, srtt time.Duration) {
-	d := took - srtt
+func (t *throughput) observe(n int, took, rtt time.Duration) {
+	d := took - rtt
 	if d < 100*time.Microsecond {
 		d = 100 * time.Microsecond
 	}

@@ -16,6 +16,9 @@ import (
 // defaultPeerRate is the upload rate assumed for a peer not measured yet.
 const defaultPeerRate = 8 << 20 // bytes per second
 
+// unmeasuredRTT is the round trip assumed for a peer with no RTT sample yet.
+const unmeasuredRTT = 100 * time.Millisecond
+
 // maxTries bounds the holders asked for one chunk before the origin.
 const maxTries = 3
 
@@ -75,9 +78,13 @@ func (d *demotion) demoted(now time.Time) bool {
 // chunk at once only the first one's id is excluded (a later one, if asked,
 // no longer holds the chunk: it answers ERROR and the next holder is tried).
 //
-// Ranking: a holder's expected completion time is its smoothed RTT plus the
+// Ranking: a holder's expected completion time is its recent minimum RTT
+// (wire.RTT.Min: how fast it answers when nothing queues ahead) plus the
 // time to send this chunk and everything already in flight from it at its
 // measured upload rate, so a fast but busy peer can lose to an idle one;
+// the smoothed RTT would count that queueing twice, and long after it
+// drained (a holder busy uploading a few seconds ago ranked last for tens of
+// seconds);
 // holders demoted for timing out lately (see demotion) come after all the
 // others.
 // Each try has a timeout derived from that peer's own estimate (RTO-style:
@@ -147,14 +154,14 @@ func (r *Relay) rank(ss []*session, n int, from string) []candidate {
 			continue
 		}
 		rtt := s.live.rtt.Get()
-		srtt := rtt.SRTT
+		srtt, lat := rtt.SRTT, rtt.Min
 		if rtt.Samples == 0 {
-			srtt = 100 * time.Millisecond
+			srtt, lat = unmeasuredRTT, unmeasuredRTT
 		}
 		rate := s.up.tput.get(defaultPeerRate)
 		send := time.Duration(float64(n) / rate * float64(time.Second))
 		queued := time.Duration(float64(int(s.up.inflight.Load())*n) / rate * float64(time.Second))
-		c := candidate{s: s, demoted: s.up.demotion.demoted(now), ect: srtt + queued + send}
+		c := candidate{s: s, demoted: s.up.demotion.demoted(now), ect: lat + queued + send}
 		c.timeout = max(r.cfg.PeerTimeoutMin, srtt+4*rtt.RTTVar+2*(send+queued))
 		out = append(out, c)
 	}
