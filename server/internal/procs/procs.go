@@ -14,7 +14,9 @@
 //
 //   - one Chromium tab: 20-22 ms of relay CPU per MB against 29-34, and
 //     the tab's goodput 0.61-0.62 of plain HTTP against 0.52;
-//   - 100 Go peers: 8.3 ms per MB against 13.4, 67 MB/s against 50.
+//   - 100 Go peers: 8.3 ms per MB against 13.4, 67 MB/s against 50 (one
+//     run each; at 100 peers the bench's own peers share the cores, and
+//     runs vary by a third or more).
 //
 // # How
 //
