@@ -6,7 +6,7 @@ GO ?= go
 # exceeded" and no crasher (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 60000x
 # The bench harness's flags; see go run ./bench -h.
-BENCH_ARGS ?= --quick --json bench/out/quick.json --html bench/out/quick.html
+BENCH_ARGS ?= --quick --warmup 1s --json bench/out/quick.json --html bench/out/quick.html
 # The browser bench's flags; see client-js/bench/browser.mjs (--files DIR for a real corpus).
 BENCH_BROWSER_ARGS ?=
 # Fuzz targets, as package:Target.

@@ -417,17 +417,20 @@ func TestOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(o.peers, []int{1, 10}) || o.requests != quickRequests || !o.https || o.probe != 10 {
+	if !reflect.DeepEqual(o.peers, []int{1, 10}) || o.requests != quickRequests || !o.https || o.probe != 10 || o.warmup != 0 {
 		t.Errorf("--quick: %+v", o)
 	}
-	o, err = parseOptions([]string{"--quick", "--peers", "3", "--https", "off", "--requests", "0"}, io.Discard)
-	if err != nil || o.peers[0] != 3 || o.https || o.requests != 0 {
+	o, err = parseOptions([]string{"--quick", "--peers", "3", "--https", "off", "--requests", "0", "--warmup", "2s"}, io.Discard)
+	if err != nil || o.peers[0] != 3 || o.https || o.requests != 0 || o.warmup != 2*time.Second {
 		t.Errorf("explicit flags must win over --quick: %+v %v", o, err)
+	}
+	if o, err = parseOptions(nil, io.Discard); err != nil || o.warmup != defaultWarmup {
+		t.Errorf("default warm-up: %v, want %v (%v)", o.warmup, defaultWarmup, err)
 	}
 	for _, bad := range [][]string{{"--zipf", "0.5"}, {"--peer-fetch", "maybe"}, {"--cache-size", "0%"}, {"--relay", "ftp://x"},
 		{"--https", "x"}, {"--rtt", "-1s"}, {"--relay", "http://x:1", "--rtt", "50ms"}, {"extra"},
 		{"--relays", "0"}, {"--relays", "17"}, {"--relays", "3", "--relay-rtt", "1ms,2ms"}, {"--relays", "2", "--relay-rtt", "-1ms"},
-		{"--mesh", "maybe"}, {"--relay", "http://x:1", "--relays", "2"}} {
+		{"--mesh", "maybe"}, {"--relay", "http://x:1", "--relays", "2"}, {"--warmup", "-1s"}} {
 		if _, err := parseOptions(bad, io.Discard); !errors.Is(err, errUsage) {
 			t.Errorf("%v: err %v, want errUsage", bad, err)
 		}

@@ -66,6 +66,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -86,6 +87,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "bench: --cpuprofile:", err)
+			return 2
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(stderr, "bench: --cpuprofile:", err)
+			}
+		}()
+	}
 	started := time.Now()
 	rep, err := runBench(ctx, o, stderr)
 	if err != nil {
@@ -202,7 +219,7 @@ func runBench(ctx context.Context, o *options, stderr io.Writer) (*Report, error
 	rep.Settings = settingsJSON{
 		Peers: o.peers, Files: o.files, Zipf: o.zipf, CacheSize: o.cacheSize, CacheBytes: cb, PeerFetch: o.peerFetch,
 		RTTMS: ms(o.rtt), BandwidthBps: o.bandwidth, Seed: o.seed, Quick: o.quick, Relay: relayDesc, HTTPS: b.setup.tls != nil, Probe: o.probe,
-		DialConc: o.dialConc, Relays: o.relays, PhaseTimeoutS: o.phaseTimeout.Seconds(), RequestTimeoutS: o.reqTimeout.Seconds(), IdleMS: ms(o.idle),
+		DialConc: o.dialConc, WarmupS: o.warmup.Seconds(), Relays: o.relays, PhaseTimeoutS: o.phaseTimeout.Seconds(), RequestTimeoutS: o.reqTimeout.Seconds(), IdleMS: ms(o.idle),
 	}
 	for _, d := range o.relayRTT {
 		rep.Settings.RelayRTTMS = append(rep.Settings.RelayRTTMS, ms(d))
@@ -257,9 +274,12 @@ func notes(o *options, rep *Report) []string {
 		"The bench (peers, HTTP clients, origin, proxy) shares the machine with the relay: see bench_cpu_seconds.",
 	}
 	if o.relayURL == "" {
-		n = append(n, "Each relay phase runs a fresh relay process (cold cache, same flags); its CPU (utime+stime) and peak RSS (VmHWM) are per phase; cpu_ms_per_mb counts CPU during the requests only.")
+		n = append(n, "Each relay phase runs a fresh relay process (cold cache, same flags); its CPU (utime+stime) and peak RSS (VmHWM) are per phase; cpu_ms_per_mb counts CPU during the measured requests only.")
 	} else {
 		n = append(n, "--relay: no process metrics; origin traffic from the relay's p2pcache_origin_*_total; phases share one relay and its (warm) cache; no direct-origin baseline.")
+	}
+	if o.warmup > 0 {
+		n = append(n, fmt.Sprintf("Each phase first runs %s of requests (its own sequence), unmeasured: the figures are of a relay past its start (heap faulted in, cache filled; origin figures count only what the measured requests caused); warm-up failures count in errors. --warmup 0 measures from the first request.", o.warmup))
 	}
 	if o.relays > 1 && !o.mesh {
 		n = append(n, fmt.Sprintf("WebRTC phase: %d independent relay processes (--mesh off: each fills its own cache from the origin); peers spread round-robin (peer k on relay k mod %d); origin figures are the total at the bench's origin; chunks and egress are summed over the relays; CPU and RSS are relay 1's; the HTTP baselines use one relay.", o.relays, o.relays))

@@ -46,6 +46,8 @@ type options struct {
 	relays        int             // relay processes in the WebRTC phase, one embedded-NATS cluster when > 1
 	relayRTT      []time.Duration // per relay (--relays) emulated RTT to its peers; nil: --rtt for all
 	mesh          bool            // with relays > 1: one mesh (on) or independent relays (off)
+	cpuProfile    string          // write the bench process's own CPU profile here
+	warmup        time.Duration   // unmeasured requests at the start of each phase
 }
 
 // quick settings: a complete run well under a minute on a busy 2-core
@@ -55,6 +57,11 @@ const (
 	quickRequests = 6
 	quickTimeout  = 15 * time.Second
 )
+
+// defaultWarmup is long enough for a relay serving 100 WebRTC peers to reach
+// its steady heap on a 2-core VM (its page faults stop ~8 s after the first
+// request, most of them in the first 5 s).
+const defaultWarmup = 8 * time.Second
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -86,6 +93,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.relays, "relays", 1, "relay processes in the WebRTC phase: more than 1 makes a cluster on embedded NATS (--nats embedded, routes between them) sharing one cache tier; peers are spread over them round-robin; the baselines still use one relay")
 	meshFlag := fs.String("mesh", "on", "with --relays > 1: on, the relays make one cluster (one cache tier); off, they run independent, each filling its cache from the origin (the baseline the mesh saves against)")
 	relayRTT := fs.String("relay-rtt", "", "with --relays: each relay's emulated RTT to its peers, a comma list of one duration per relay (0ms,20ms,80ms) or one for all (default: --rtt); relay-to-relay traffic is not delayed")
+	fs.DurationVar(&o.warmup, "warmup", defaultWarmup, "each phase first runs requests for this long, unmeasured, on the same relay process and connections (a fresh relay's first seconds fault in its heap and fill its cache); 0 measures from the first request")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the bench process's own CPU profile (its peers, clients and origin) to this file; with --no-baseline it covers the WebRTC phase alone")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: go run ./bench [flags]
 
@@ -127,6 +136,9 @@ Flags:
 		}
 		if !set["probe"] {
 			o.probe = 10
+		}
+		if !set["warmup"] {
+			o.warmup = 0
 		}
 	}
 	switch strings.ToLower(*httpsFlag) {
@@ -182,6 +194,9 @@ Flags:
 	}
 	if o.rtt < 0 {
 		return nil, fmt.Errorf("%w: --rtt must not be negative", errUsage)
+	}
+	if o.warmup < 0 {
+		return nil, fmt.Errorf("%w: --warmup must not be negative", errUsage)
 	}
 	if o.bandwidthText != "" {
 		if o.bandwidth, err = parseRate(o.bandwidthText); err != nil {

@@ -43,6 +43,7 @@ type settingsJSON struct {
 	Files           string    `json:"files"`
 	RequestsPerPeer int       `json:"requests_per_peer,omitempty"`
 	DurationS       float64   `json:"duration_s,omitempty"`
+	WarmupS         float64   `json:"warmup_s"`
 	Zipf            float64   `json:"zipf"`
 	CacheSize       string    `json:"cache_size"`
 	CacheBytes      int64     `json:"cache_bytes"`
@@ -131,6 +132,7 @@ type phaseStats struct {
 	VerifyFailures  int          `json:"verify_failures"`
 	NotRun          int          `json:"not_run"`
 	ProbeErrors     int          `json:"probe_errors"`
+	WarmupErrors    int          `json:"warmup_errors"`
 	Warm64KMS       *dist        `json:"warm_64k_ms,omitempty"`      // warm-cache 64 KiB fetch, one peer, others idle
 	Warm64KTTFBMS   *dist        `json:"warm_64k_ttfb_ms,omitempty"` // ... its first byte
 	Warm64KRTTs     *dist        `json:"warm_64k_rtts,omitempty"`    // ... fetch in round trips (with --rtt)
@@ -213,7 +215,8 @@ func statsOf(p *phaseOut, rtt time.Duration) phaseStats {
 			s.ErrorSamples = append(s.ErrorSamples, e)
 		}
 	}
-	s.Errors = s.FailedRequests + s.NotRun + s.ConnectErrors + s.ProbeErrors
+	s.WarmupErrors = p.warmupErrors
+	s.Errors = s.FailedRequests + s.NotRun + s.ConnectErrors + s.ProbeErrors + s.WarmupErrors
 	if len(p.probe) > 0 {
 		df, dt := summarizeMS(p.probe), summarizeMS(p.probeTTFB)
 		s.Warm64KMS, s.Warm64KTTFBMS = &df, &dt

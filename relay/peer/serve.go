@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/p2pcache/p2pcache/relay/wire"
@@ -15,10 +16,14 @@ func (p *Peer) hold(m *wire.Manifest, data []byte) {
 	if p.held == nil {
 		return
 	}
-	data = append([]byte(nil), data...) // the caller owns data
 	for i, h := range m.Chunks {
+		if _, ok := p.held.Get(h); ok { // held already: only its recency moves
+			continue
+		}
+		// A copy per chunk (the caller owns data): an evicted chunk frees
+		// its own bytes, not a share of a file the rest still pins.
 		off := m.ChunkOffset(i)
-		p.held.Add(h, data[off:off+int64(m.ChunkLen(i))])
+		p.held.Add(h, bytes.Clone(data[off:off+int64(m.ChunkLen(i))]))
 	}
 	p.announce(m)
 }
