@@ -101,6 +101,9 @@ func (c *Config) validateSecurity() error {
 	if c.DebugAddr != "" && !c.DebugAddrAllowPublic && !isLoopback(c.DebugAddr) {
 		return fmt.Errorf("%w: --debug-addr %s is not a loopback address: its profiles show the process's memory (use 127.0.0.1:PORT, or set --debug-addr-allow-public)", ErrConfig, c.DebugAddr)
 	}
+	if c.PProf && c.MetricsListen != "" && !c.DebugAddrAllowPublic && !isLoopback(c.MetricsListen) {
+		return fmt.Errorf("%w: --pprof on --metrics-listen %s, not a loopback address: its profiles show the process's memory (keep /metrics there and serve the profiles on --debug-addr 127.0.0.1:PORT, or set --debug-addr-allow-public)", ErrConfig, c.MetricsListen)
+	}
 	return nil
 }
 

@@ -111,6 +111,20 @@ func TestSecuritySettings(t *testing.T) {
 		{name: "debug addr public", args: []string{"--debug-addr", "0.0.0.0:6060"}, wantErr: "--debug-addr 0.0.0.0:6060 is not a loopback address"},
 		{name: "debug addr all interfaces", args: []string{"--debug-addr", ":6060"}, wantErr: "is not a loopback address"},
 		{name: "debug addr lan", env: map[string]string{"P2PCACHE_DEBUG_ADDR": "192.168.1.5:6060"}, wantErr: "set --debug-addr-allow-public"},
+		{name: "pprof on loopback metrics", args: []string{"--metrics-listen", "127.0.0.1:9090", "--pprof", "on"}},
+		{name: "pprof on lan metrics", args: []string{"--metrics-listen", "10.0.0.5:9090", "--pprof", "on"}, wantErr: "--pprof on --metrics-listen 10.0.0.5:9090, not a loopback address"},
+		{name: "lan metrics without pprof", args: []string{"--metrics-listen", "10.0.0.5:9090"},
+			check: func(t *testing.T, c Config) {
+				if c.MetricsListen != "10.0.0.5:9090" || c.PProf {
+					t.Errorf("got %+v", c)
+				}
+			}},
+		{name: "pprof on public metrics allowed", args: []string{"--metrics-listen", ":9090", "--pprof", "on", "--debug-addr-allow-public", "on"},
+			check: func(t *testing.T, c Config) {
+				if !c.PProf || c.MetricsListen != ":9090" {
+					t.Errorf("got %+v", c)
+				}
+			}},
 		{name: "debug addr public allowed", args: []string{"--debug-addr", "0.0.0.0:6060", "--debug-addr-allow-public", "on"},
 			check: func(t *testing.T, c Config) {
 				if c.DebugAddr != "0.0.0.0:6060" || !c.DebugAddrAllowPublic {

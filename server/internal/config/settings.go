@@ -96,7 +96,7 @@ func (c *Config) settings() []setting {
 			&boolValue{p: &c.PProf}},
 		{"debug-addr", "serve Go's /debug/pprof profiles on this address, loopback only unless --debug-addr-allow-public (127.0.0.1:6060); off when empty",
 			&stringValue{p: &c.DebugAddr, what: "addr", check: checkAddr}},
-		{"debug-addr-allow-public", "let --debug-addr listen on a non-loopback address (its profiles show the heap: keep them private) (on/off)",
+		{"debug-addr-allow-public", "let --debug-addr, and --metrics-listen with --pprof, listen on a non-loopback address (profiles show the heap: keep them private) (on/off)",
 			&boolValue{p: &c.DebugAddrAllowPublic}},
 		{"nats", "join a cluster of relays that share one cache tier (the origin sees each chunk once per cluster): NATS server URLs, comma list of nats://host:port, or embedded (a NATS server in this relay; --nats-cluster-listen and --nats-routes link the relays' servers); needs --public-url",
 			&listValue{p: &c.NATS, what: "url-list", check: checkNATS}},
