@@ -103,7 +103,8 @@ net/http file server the bench runs), drives N Go WebRTC peers (ICE-TCP)
 through a Zipf workload, then the same request sequences over plain HTTP from
 the relay's /files and directly from the origin, and reports latency,
 goodput, origin offload and the relay's CPU and memory, each also as a ratio
-to the /files baseline.
+to the /files baseline. Each phase runs a fresh relay process and measures
+after --warmup of unmeasured requests.
 
 Flags:
 `)
